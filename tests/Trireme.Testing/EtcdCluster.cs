@@ -21,7 +21,7 @@ public sealed class EtcdCluster : IAsyncDisposable
     {
         _members = members;
         _token = token;
-        _initialCluster = string.Join(',', members.Select(m => $"{m.Name}={m.PeerUrl}"));
+        _initialCluster = string.Join(',', members.Select(m => $"{m.Name}={Url(m.PeerUrl)}"));
     }
 
     public static string? EtcdPath => ChildProcess.FindExecutable("etcd");
@@ -87,10 +87,10 @@ public sealed class EtcdCluster : IAsyncDisposable
         [
             "--name", member.Name,
             "--data-dir", dataDir,
-            "--listen-client-urls", member.ClientUrl.ToString().TrimEnd('/'),
-            "--advertise-client-urls", member.ClientUrl.ToString().TrimEnd('/'),
-            "--listen-peer-urls", member.PeerUrl.ToString().TrimEnd('/'),
-            "--initial-advertise-peer-urls", member.PeerUrl.ToString().TrimEnd('/'),
+            "--listen-client-urls", Url(member.ClientUrl),
+            "--advertise-client-urls", Url(member.ClientUrl),
+            "--listen-peer-urls", Url(member.PeerUrl),
+            "--initial-advertise-peer-urls", Url(member.PeerUrl),
             "--initial-cluster", _initialCluster,
             "--initial-cluster-state", "new",
             "--initial-cluster-token", _token,
@@ -111,12 +111,16 @@ public sealed class EtcdCluster : IAsyncDisposable
             {
                 if (member.Process!.HasExited)
                 {
-                    throw new InvalidOperationException($"etcd {member.Name} exited: {member.Process.OutputTail}");
+                    return true;
                 }
 
                 string body = await http.GetStringAsync(new Uri(member.ClientUrl, "/health")).ConfigureAwait(false);
                 return body.Contains("\"health\":\"true\"", StringComparison.Ordinal);
             }, timeout ?? TimeSpan.FromSeconds(90), $"etcd {member.Name} at {member.ClientUrl} to be healthy").ConfigureAwait(false);
+            if (member.Process!.HasExited)
+            {
+                throw new InvalidOperationException($"etcd {member.Name} exited: {member.Process.OutputTail}");
+            }
         }
     }
 
@@ -127,9 +131,16 @@ public sealed class EtcdCluster : IAsyncDisposable
     public static Task<(int ExitCode, string StdOut, string StdErr)> RunEtcdctlAsync(IEnumerable<Uri> endpoints, IEnumerable<string> arguments)
     {
         string path = EtcdctlPath ?? throw new InvalidOperationException("etcdctl is not installed");
-        string list = string.Join(',', endpoints.Select(e => e.ToString().TrimEnd('/')));
+        string list = string.Join(',', endpoints.Select(Url));
         return ChildProcess.RunAsync(path, new[] { "--endpoints", list, "--dial-timeout", "10s", "--command-timeout", "30s" }.Concat(arguments),
             new Dictionary<string, string> { ["ETCDCTL_API"] = "3" });
+    }
+
+    /// <summary>scheme://host:port without the trailing slash Uri.ToString adds (etcd rejects paths).</summary>
+    public static string Url(Uri uri)
+    {
+        ArgumentNullException.ThrowIfNull(uri);
+        return uri.GetLeftPart(UriPartial.Authority);
     }
 
     public ValueTask DisposeAsync()

@@ -86,6 +86,23 @@ public sealed class WatchTests(SingleEtcdFixture fixture) : IClassFixture<Single
     }
 
     [Fact]
+    public async Task Progress_request_reaches_every_watcher_with_the_current_revision()
+    {
+        using var client = Client();
+        await using var a = await client.WatchAsync("/w/progress/a");
+        await using var b = await client.WatchAsync("/w/progress/b");
+        var put = await client.PutAsync("/w/other", "x");
+        await client.RequestWatchProgressAsync();
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        foreach (var watch in new[] { a, b })
+        {
+            var update = await watch.Updates.ReadAsync(timeout.Token);
+            Assert.Equal(WatchUpdateKind.Progress, update.Kind);
+            Assert.True(update.Revision >= put.Header.Revision);
+        }
+    }
+
+    [Fact]
     public async Task Cancelled_watcher_stops_while_others_continue()
     {
         using var client = Client();

@@ -46,7 +46,17 @@ public static class StoreProcess
                 o.SingleLine = true;
                 o.TimestampFormat = "HH:mm:ss.fff ";
             })
-            .SetMinimumLevel(Enum.TryParse<LogLevel>(flags.LogLevel, true, out var level) ? level : LogLevel.Information));
+            .SetMinimumLevel(Enum.TryParse<LogLevel>(flags.LogLevel, true, out var level) ? level : LogLevel.Information)
+            .AddFilter("Microsoft.AspNetCore", LogLevel.Warning)
+            .AddFilter("Microsoft.Hosting", LogLevel.Warning));
+        // Kestrel's host installs its own SIGTERM/SIGINT handling (it stops only the web server), so the
+        // member registers too: every registration is invoked, and this one drives the graceful stop.
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        using var sigterm = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+            System.Runtime.InteropServices.PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+        using var sigint = System.Runtime.InteropServices.PosixSignalRegistration.Create(
+            System.Runtime.InteropServices.PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+        cancellationToken = stop.Token;
         StoreServer server;
         try
         {

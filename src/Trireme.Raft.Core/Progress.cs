@@ -26,6 +26,9 @@ internal sealed class Progress
     /// <summary>In Snapshot: the index of the snapshot being sent.</summary>
     public ulong PendingSnapshot { get; private set; }
 
+    /// <summary>Election timeouts spent in the Snapshot state, to retry a snapshot that went missing.</summary>
+    public int SnapshotElectionTimeouts { get; set; }
+
     /// <summary>Heard from since the last CheckQuorum round.</summary>
     public bool RecentActive { get; set; }
 
@@ -128,6 +131,7 @@ internal sealed class Progress
         State = state;
         ProbeSent = false;
         PendingSnapshot = 0;
+        SnapshotElectionTimeouts = 0;
         Inflights.Reset();
     }
 

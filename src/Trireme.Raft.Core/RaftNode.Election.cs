@@ -124,6 +124,7 @@ public sealed partial class RaftNode
             }
 
             AbortLeaderTransfer();
+            RetryStuckSnapshots();
         }
 
         if (_heartbeatElapsedTicks >= _config.HeartbeatTicks)

@@ -93,6 +93,26 @@ public sealed partial class RaftNode
         pr.ProbeSent = true;
     }
 
+    /// <summary>
+    /// A follower left in the snapshot state for a whole election timeout (the snapshot or its report was
+    /// lost) goes back to probing, which resends the snapshot if it is still needed.
+    /// </summary>
+    private void RetryStuckSnapshots()
+    {
+        foreach (var pr in _progress.Values)
+        {
+            if (pr.State != ProgressState.Snapshot)
+            {
+                continue;
+            }
+
+            if (pr.SnapshotElectionTimeouts++ >= 1)
+            {
+                pr.BecomeProbe();
+            }
+        }
+    }
+
     /// <summary>The host could not deliver to peer: stop pipelining to it and probe again.</summary>
     public void ReportUnreachable(ulong peer)
     {

@@ -112,9 +112,15 @@ public sealed partial class RaftNode
     public void Step(Message message)
     {
         ArgumentNullException.ThrowIfNull(message);
-        if (message.To != Id || message.From == 0 || !Enum.IsDefined(message.Type))
+        if (message.To != Id || message.From == 0
+            || message.Type is < MessageType.Append or > MessageType.TransferLeader)
         {
             return;
+        }
+
+        if (message.Term == 0 && message.Type is not (MessageType.Propose or MessageType.ReadIndex or MessageType.TransferLeader))
+        {
+            return; // only requests forwarded between peers travel without a term
         }
 
         if (!CheckTerm(message))

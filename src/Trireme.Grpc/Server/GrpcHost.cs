@@ -9,6 +9,7 @@ using Microsoft.AspNetCore.Server.Kestrel.Core;
 using Microsoft.AspNetCore.Server.Kestrel.Https;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
+using Trireme.Grpc.Http2;
 
 namespace Trireme.Grpc.Server;
 
@@ -101,6 +102,7 @@ public sealed class GrpcHost : IAsyncDisposable
         if (options.ServerCertificate is null)
         {
             listen.Protocols = HttpProtocols.Http2;
+            listen.UseAuthorityRewriter();
             return;
         }
 
@@ -114,6 +116,7 @@ public sealed class GrpcHost : IAsyncDisposable
                 https.ClientCertificateValidation = (certificate, _, _) => ChainsTo(certificate, ca);
             }
         });
+        listen.UseAuthorityRewriter();
     }
 
     /// <summary>True when <paramref name="certificate"/> chains to <paramref name="authority"/> alone (not the system store).</summary>

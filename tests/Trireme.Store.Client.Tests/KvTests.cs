@@ -53,6 +53,17 @@ public sealed class KvTests(SingleEtcdFixture fixture) : IClassFixture<SingleEtc
     }
 
     [Fact]
+    public async Task A_write_moves_past_an_endpoint_that_refuses_connections()
+    {
+        var live = fixture.Require().ClientUrls[0];
+        var dead = new Uri($"http://127.0.0.1:{Trireme.Testing.FreePort.Get(System.Net.IPAddress.Loopback)}");
+        using var client = new EtcdClient(dead, live);
+        await client.PutAsync("/kv/failover", "v");
+        Assert.Equal(live, client.CurrentEndpoint);
+        Assert.Equal("v", (await client.GetAsync("/kv/failover"))!.Value.ToStringUtf8());
+    }
+
+    [Fact]
     public void Prefix_end_follows_etcd()
     {
         Assert.Equal("/a0", EtcdKeys.PrefixEnd("/a/").ToStringUtf8());

@@ -145,7 +145,7 @@ public static class ConfigParser
 
     private static FrontendConfig ParseFrontend(YamlFields f) => new(
         Name(f),
-        f.EndPoint("bind"),
+        f.EndPoint("bind", anyPort: true),
         f.RequiredString("backend"),
         f.Int("maxconn", 0, 0, MaxConnLimit));
 
@@ -305,7 +305,7 @@ public static class ConfigParser
             return null;
         }
 
-        var bind = s.EndPoint("bind");
+        var bind = s.EndPoint("bind", anyPort: true);
         // No default password ships: the stats page can set servers to maintenance, so it is never open.
         var auth = s.Map("auth", "user", "password", "passwordFile")
             ?? throw new ConfigException(s.Child("auth"), s.Line, "is required: the stats page never runs without credentials");
@@ -363,13 +363,13 @@ public static class ConfigParser
                 throw fields.Error("backend", $"no backend is named '{frontend.Backend}'");
             }
 
-            if (!binds.Add(frontend.Bind))
+            if (frontend.Bind.Port != 0 && !binds.Add(frontend.Bind))
             {
                 throw fields.Error("bind", $"{frontend.Bind} is already bound by another frontend");
             }
         }
 
-        if (stats is not null && binds.Contains(stats.Bind))
+        if (stats is not null && stats.Bind.Port != 0 && binds.Contains(stats.Bind))
         {
             throw root.Map("stats", "bind", "auth")!.Error("bind", $"{stats.Bind} is already bound by a frontend");
         }

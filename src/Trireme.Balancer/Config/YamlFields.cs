@@ -150,7 +150,7 @@ internal sealed class YamlFields
         return true;
     }
 
-    public IPEndPoint EndPoint(string key, bool required = true)
+    public IPEndPoint EndPoint(string key, bool required = true, bool anyPort = false)
     {
         var text = String(key, required);
         if (text is null)
@@ -158,6 +158,7 @@ internal sealed class YamlFields
             return null!;
         }
 
+        // Port 0 is allowed only where we listen (anyPort): the kernel picks a free port, which tests use.
         // "host:port" with an IPv4 address, "[v6]:port", or "localhost:port". Names that need DNS are
         // refused: a balancer that resolves at connect time hides outages behind resolver timeouts.
         if (text.StartsWith("localhost:", StringComparison.Ordinal))
@@ -166,7 +167,7 @@ internal sealed class YamlFields
         }
 
         if (!IPEndPoint.TryParse(text, out var endPoint) || !text.Contains(':', StringComparison.Ordinal)
-            || endPoint.Port == 0 || (endPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !text.StartsWith('[')))
+            || (endPoint.Port == 0 && !anyPort) || (endPoint.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !text.StartsWith('[')))
         {
             throw Error(key, $"'{text}' is not ADDRESS:PORT with an IP address and a port 1..65535");
         }

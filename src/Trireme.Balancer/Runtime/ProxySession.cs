@@ -10,14 +10,18 @@ namespace Trireme.Balancer.Runtime;
 /// shutdown(SEND) towards the other (half-close passes through); a reset or a timeout closes both.
 ///
 /// Timeouts are not timers: the host's heartbeat calls <see cref="CheckTimeouts"/> and this session
-/// compares its own timestamps (Kestrel's pattern). Buffers come from the shared pool only while bytes
-/// are in flight: each direction first waits for data with a zero-byte receive, so an idle connection
-/// holds no buffer at all.
+/// compares its own timestamps (Kestrel's pattern). Buffers come from the shared pool: a direction that
+/// is quiet waits for data with a zero-byte receive and holds no buffer; one that is busy (reads less than
+/// a second apart) keeps its buffer between reads to save a wake-up per message.
 /// </summary>
 internal sealed class ProxySession
 {
     // HAProxy's default tune.bufsize: large enough that a kube watch event rarely takes two reads.
     private const int BufferSize = 16 * 1024;
+
+    // A direction that read within this long of its previous read is busy and keeps its buffer while
+    // it waits for more; a slower one returns it. Bounds buffer memory to connections that are active.
+    private const long HotDirectionMilliseconds = 1000;
 
     private readonly Socket _client;
     private readonly FrontendRuntime _frontend;
@@ -123,13 +127,19 @@ internal sealed class ProxySession
     private async Task PumpAsync(Socket from, Socket to, bool toServer)
     {
         byte[]? buffer = null;
+        var lastReadMs = 0L;
         try
         {
             while (true)
             {
-                // Wait without a buffer, so that idle connections cost no buffer memory.
-                await from.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
-                buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+                if (buffer is null)
+                {
+                    // Quiet direction: wait for data without a buffer, so that an idle connection
+                    // holds no buffer memory at all (Kestrel's WaitForDataBeforeAllocatingBuffer).
+                    await from.ReceiveAsync(Memory<byte>.Empty, SocketFlags.None).ConfigureAwait(false);
+                    buffer = ArrayPool<byte>.Shared.Rent(BufferSize);
+                }
+
                 var read = await from.ReceiveAsync(buffer.AsMemory(), SocketFlags.None).ConfigureAwait(false);
                 if (read == 0)
                 {
@@ -138,11 +148,19 @@ internal sealed class ProxySession
                     break;
                 }
 
-                Volatile.Write(ref _lastActivityMs, Environment.TickCount64);
+                var now = Environment.TickCount64;
+                Volatile.Write(ref _lastActivityMs, now);
                 await to.SendAsync(buffer.AsMemory(0, read), SocketFlags.None).ConfigureAwait(false);
                 Count(read, toServer);
-                ArrayPool<byte>.Shared.Return(buffer);
-                buffer = null;
+                if (now - lastReadMs > HotDirectionMilliseconds)
+                {
+                    // Traffic is sparse (a watch event now and then): give the buffer back and wait
+                    // without one. A busy direction keeps its buffer and saves the extra wake-up.
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    buffer = null;
+                }
+
+                lastReadMs = now;
             }
 
             Interlocked.Increment(ref _closedDirections);

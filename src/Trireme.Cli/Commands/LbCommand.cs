@@ -62,6 +62,14 @@ public static class LbCommand
 
     private static async Task<int> RunAsync(string path, TextWriter error, CancellationToken ct)
     {
+        // Run socket continuations on the epoll thread instead of hopping to the thread pool: the
+        // forwarding loops never block, and the hop is most of a proxy's per-message cost. Read once
+        // by the runtime when the first socket is created, so it must be set before that.
+        if (Environment.GetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS") is null)
+        {
+            Environment.SetEnvironmentVariable("DOTNET_SYSTEM_NET_SOCKETS_INLINE_COMPLETIONS", "1");
+        }
+
         BalancerConfig parsed;
         try
         {

@@ -51,6 +51,13 @@ public static class ConfigParser
         {
             throw new ConfigException("(syntax)", e.Start.Line, e.InnerException?.Message ?? e.Message);
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException
+            or OverflowException or IndexOutOfRangeException)
+        {
+            // YamlDotNet throws these for some malformed documents (found by the fuzz test): it is still
+            // bad input, so it becomes a refusal like any other syntax error.
+            throw new ConfigException("(syntax)", 1, $"the YAML could not be read ({e.Message})");
+        }
 
         if (stream.Documents.Count != 1)
         {

@@ -103,11 +103,18 @@ public static class ConfigParser
 
     private static GlobalConfig ParseGlobal(YamlFields root)
     {
-        var global = root.Map("global", "maxconn", "tick");
+        var global = root.Map("global", "maxconn", "tick", "engine");
+        var engine = global?.String("engine") switch
+        {
+            null or "epoll" => ForwardingEngine.Epoll,
+            "sockets" => ForwardingEngine.Sockets,
+            var other => throw global.Error("engine", $"'{other}' is not epoll or sockets"),
+        };
         return new GlobalConfig(
             global?.Int("maxconn", 4096, 1, MaxConnLimit) ?? 4096,
             (int)(global?.Duration("tick", TimeSpan.FromMilliseconds(10), OneMs, TimeSpan.FromSeconds(1))
-                ?? TimeSpan.FromMilliseconds(10)).TotalMilliseconds);
+                ?? TimeSpan.FromMilliseconds(10)).TotalMilliseconds,
+            engine);
     }
 
     private sealed record Defaults(TimeoutsConfig Timeouts, int Retries, bool Redispatch, int MaxQueue);

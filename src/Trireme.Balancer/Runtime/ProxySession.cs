@@ -81,6 +81,12 @@ internal sealed class ProxySession
             rejected = false;
             SetPhase(Phase.Established);
             var upstream = _upstream;
+            if (_host.Engine is { } engine)
+            {
+                await engine.ForwardAsync(this, _client, upstream).ConfigureAwait(false);
+                return;
+            }
+
             var toServer = PumpAsync(_client, upstream, toServer: true);
             var toClient = PumpAsync(upstream, _client, toServer: false);
             await toServer.ConfigureAwait(false);
@@ -111,6 +117,19 @@ internal sealed class ProxySession
         var socket = new Socket(_endpoint.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         _upstream = socket;
         SetPhase(Phase.Connecting);
+        if (_host.Engine is { } engine)
+        {
+            // Connect without the runtime's socket engine, which would otherwise watch this socket too.
+            if (await engine.ConnectAsync(socket, _endpoint.Address, _backend.Config.Timeouts.Connect).ConfigureAwait(false))
+            {
+                return true;
+            }
+
+            socket.Dispose();
+            _upstream = null;
+            return false;
+        }
+
         try
         {
             await socket.ConnectAsync(_endpoint.Address).ConfigureAwait(false);
@@ -217,6 +236,9 @@ internal sealed class ProxySession
                 }
 
                 break;
+            case Phase.Established when _host.Engine is not null:
+                // The epoll engine owns an established session's sockets and its idle timeouts.
+                break;
             case Phase.Established:
                 var idle = nowMs - Volatile.Read(ref _lastActivityMs);
                 var limit = Volatile.Read(ref _closedDirections) > 0
@@ -230,6 +252,28 @@ internal sealed class ProxySession
 
                 break;
         }
+    }
+
+    /// <summary>Engine callback (loop thread): bytes moved one way.</summary>
+    internal void CountForwarded(int bytes, bool toServer) => Count(bytes, toServer);
+
+    /// <summary>Engine callback (loop thread): one side sent its FIN.</summary>
+    internal void MarkHalfClosed() => Interlocked.Increment(ref _closedDirections);
+
+    /// <summary>Engine callback (loop thread): the same idle rules as <see cref="CheckTimeouts"/>.</summary>
+    internal bool IdleLimitExceeded(long idleMs)
+    {
+        var timeouts = _backend.Config.Timeouts;
+        var limit = Volatile.Read(ref _closedDirections) > 0
+            ? Math.Min(Math.Min(timeouts.Client.TotalMilliseconds, timeouts.Server.TotalMilliseconds), timeouts.Tunnel.TotalMilliseconds)
+            : timeouts.Tunnel.TotalMilliseconds;
+        if (idleMs <= limit)
+        {
+            return false;
+        }
+
+        _host.CountTimeout();
+        return true;
     }
 
     /// <summary>Closes both sockets; pending receives and sends end with an exception.</summary>

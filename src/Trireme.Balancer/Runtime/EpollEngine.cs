@@ -31,7 +31,6 @@ internal sealed class EpollEngine : IDisposable
     private readonly Thread _thread;
     private readonly ConcurrentQueue<Action> _commands = new();
     private readonly Dictionary<int, Pair> _pairs = [];
-    private readonly Dictionary<int, PendingConnect> _connects = [];
     private int _nextId = 1;
     private int _wakePending;
     private volatile bool _stopping;
@@ -51,63 +50,86 @@ internal sealed class EpollEngine : IDisposable
         _thread.Start();
     }
 
-    /// <summary>Non-blocking connect watched by the loop; true when connected within the timeout.</summary>
-    public Task<bool> ConnectAsync(Socket socket, IPEndPoint address, TimeSpan timeout)
+    /// <summary>
+    /// Connects <paramref name="upstream"/> (non-blocking, watched by the loop, so .NET's own epoll never
+    /// sees these sockets), then forwards between it and <paramref name="client"/> until both sides
+    /// closed, a reset or a timeout. Answers false when the connect failed or timed out (the caller
+    /// disposes the upstream socket and may retry), true once the forwarded session has ended and both
+    /// sockets are closed. The answer's continuation runs on the loop thread: it must not block.
+    /// </summary>
+    public Task<bool> ConnectAndForwardAsync(ProxySession session, Socket client, Socket upstream, IPEndPoint address,
+        TimeSpan connectTimeout)
     {
-        var done = new TaskCompletionSource<bool>(TaskCreationOptions.RunContinuationsAsynchronously);
-        socket.Blocking = false;
+        client.Blocking = false;
+        upstream.Blocking = false;
+        bool connected;
         try
         {
-            socket.Connect(address);
-            done.SetResult(true);
-            return done.Task;
+            upstream.Connect(address);
+            connected = true;
         }
         catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
         {
-            // Completes when the socket turns writable (connected) or reports an error.
+            connected = false;
         }
         catch (SocketException)
         {
-            done.SetResult(false);
-            return done.Task;
+            return Task.FromResult(false);
         }
 
-        var deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        var done = new TaskCompletionSource<bool>();
+        var deadline = Environment.TickCount64 + (long)connectTimeout.TotalMilliseconds;
         Post(() =>
         {
             var id = _nextId++;
-            var fd = (int)socket.Handle;
-            _connects[id] = new PendingConnect(socket, done, deadline);
-            var ev = new EpollEvent { Events = EpollOut, Data = (ulong)id << 1 };
-            if (EpollCtl(_epoll, CtlAdd, fd, ref ev) != 0)
+            var pair = new Pair(id, session, client, upstream, done)
             {
-                _connects.Remove(id);
-                done.TrySetResult(false);
+                Connecting = !connected,
+                ConnectDeadlineMs = deadline,
+                LastActivityMs = Environment.TickCount64,
+            };
+            _pairs[id] = pair;
+            var ok = connected
+                ? Register(pair.ClientFd, id, 0, EpollIn) && Register(pair.UpstreamFd, id, 1, EpollIn)
+                : Register(pair.UpstreamFd, id, 1, EpollOut);
+            if (!connected)
+            {
+                pair.ClientInterest = 0;
+                pair.UpstreamInterest = EpollOut;
+            }
+
+            if (!ok)
+            {
+                FailConnect(pair);
             }
         });
         return done.Task;
     }
 
-    /// <summary>Forwards between two connected sockets until both sides closed, a reset, or a timeout;
-    /// the task completes after both sockets are closed.</summary>
-    public Task ForwardAsync(ProxySession session, Socket client, Socket upstream)
+    private void CompleteConnect(Pair pair, uint events)
     {
-        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-        client.Blocking = false;
-        upstream.Blocking = false;
-        Post(() =>
+        var error = (int)pair.Upstream.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
+        if (error != 0 || (events & EpollErr) != 0)
         {
-            var id = _nextId++;
-            var pair = new Pair(id, session, client, upstream, done);
-            _pairs[id] = pair;
-            pair.LastActivityMs = Environment.TickCount64;
-            var ok = Register(pair.ClientFd, id, 0, EpollIn) && Register(pair.UpstreamFd, id, 1, EpollIn);
-            if (!ok)
-            {
-                ClosePair(pair);
-            }
-        });
-        return done.Task;
+            FailConnect(pair);
+            return;
+        }
+
+        pair.Connecting = false;
+        Register(pair.ClientFd, pair.Id, 0, EpollIn);
+        pair.ClientInterest = EpollIn;
+        UpdateInterest(pair);
+    }
+
+    /// <summary>Gives a failed connect back to the session; the sockets stay open (the client for the
+    /// retry, the upstream for the caller to dispose).</summary>
+    private void FailConnect(Pair pair)
+    {
+        pair.Closed = true;
+        _pairs.Remove(pair.Id);
+        var ev = default(EpollEvent);
+        EpollCtl(_epoll, CtlDel, pair.UpstreamFd, ref ev);
+        pair.Done.TrySetResult(false);
     }
 
     private bool Register(int fd, int id, int side, int events)
@@ -146,14 +168,19 @@ internal sealed class EpollEngine : IDisposable
                 }
 
                 var id = (int)(data >> 1);
-                if (_pairs.TryGetValue(id, out var pair))
+                if (!_pairs.TryGetValue(id, out var pair))
                 {
-                    pair.LastActivityMs = now;
-                    OnEvent(pair, (int)(data & 1), events[i].Events);
+                    continue;
                 }
-                else if (_connects.Remove(id, out var connect))
+
+                pair.LastActivityMs = now;
+                if (pair.Connecting)
                 {
-                    CompleteConnect(connect);
+                    CompleteConnect(pair, events[i].Events);
+                }
+                else
+                {
+                    OnEvent(pair, (int)(data & 1), events[i].Events);
                 }
             }
 
@@ -171,16 +198,15 @@ internal sealed class EpollEngine : IDisposable
 
         foreach (var pair in _pairs.Values.ToArray())
         {
-            ClosePair(pair);
+            if (pair.Connecting)
+            {
+                FailConnect(pair);
+            }
+            else
+            {
+                ClosePair(pair);
+            }
         }
-    }
-
-    private void CompleteConnect(PendingConnect connect)
-    {
-        var ev = default(EpollEvent);
-        EpollCtl(_epoll, CtlDel, (int)connect.Socket.Handle, ref ev);
-        var error = (int)connect.Socket.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
-        connect.Done.TrySetResult(error == 0);
     }
 
     private void OnEvent(Pair pair, int side, uint events)
@@ -330,20 +356,16 @@ internal sealed class EpollEngine : IDisposable
     {
         foreach (var pair in _pairs.Values.ToArray())
         {
-            if (pair.Session.IdleLimitExceeded(now - pair.LastActivityMs))
+            if (pair.Connecting)
+            {
+                if (now > pair.ConnectDeadlineMs)
+                {
+                    FailConnect(pair);
+                }
+            }
+            else if (pair.Session.IdleLimitExceeded(now - pair.LastActivityMs))
             {
                 ClosePair(pair);
-            }
-        }
-
-        foreach (var (id, connect) in _connects.ToArray())
-        {
-            if (now > connect.DeadlineMs)
-            {
-                _connects.Remove(id);
-                var ev = default(EpollEvent);
-                EpollCtl(_epoll, CtlDel, (int)connect.Socket.Handle, ref ev);
-                connect.Done.TrySetResult(false);
             }
         }
     }
@@ -371,7 +393,7 @@ internal sealed class EpollEngine : IDisposable
 
         pair.Client.Dispose();
         pair.Upstream.Dispose();
-        pair.Done.TrySetResult();
+        pair.Done.TrySetResult(true);
     }
 
     public void Dispose()
@@ -391,7 +413,7 @@ internal sealed class EpollEngine : IDisposable
         public bool Eof;
     }
 
-    private sealed class Pair(int id, ProxySession session, Socket client, Socket upstream, TaskCompletionSource done)
+    private sealed class Pair(int id, ProxySession session, Socket client, Socket upstream, TaskCompletionSource<bool> done)
     {
         public int Id { get; } = id;
 
@@ -405,7 +427,11 @@ internal sealed class EpollEngine : IDisposable
 
         public int UpstreamFd { get; } = (int)upstream.Handle;
 
-        public TaskCompletionSource Done { get; } = done;
+        public TaskCompletionSource<bool> Done { get; } = done;
+
+        public bool Connecting { get; set; }
+
+        public long ConnectDeadlineMs { get; set; }
 
         public Direction ToServer { get; } = new();
 
@@ -420,5 +446,4 @@ internal sealed class EpollEngine : IDisposable
         public bool Closed { get; set; }
     }
 
-    private sealed record PendingConnect(Socket Socket, TaskCompletionSource<bool> Done, long DeadlineMs);
 }

@@ -63,6 +63,12 @@ internal sealed class ProxySession
         {
             _client.NoDelay = true;
             var server = await _backend.AssignAsync(Id, BackendRuntime.ClientKey(_client.RemoteEndPoint)).ConfigureAwait(false);
+            if (_host.Engine is { } engine)
+            {
+                rejected = !await ConnectAndForwardAsync(engine, server).ConfigureAwait(false);
+                return;
+            }
+
             while (server is not null && Volatile.Read(ref _aborted) == 0)
             {
                 if (await TryConnectAsync(server).ConfigureAwait(false))
@@ -81,11 +87,6 @@ internal sealed class ProxySession
             rejected = false;
             SetPhase(Phase.Established);
             var upstream = _upstream;
-            if (_host.Engine is { } engine)
-            {
-                await engine.ForwardAsync(this, _client, upstream).ConfigureAwait(false);
-                return;
-            }
 
             var toServer = PumpAsync(_client, upstream, toServer: true);
             var toClient = PumpAsync(upstream, _client, toServer: false);
@@ -106,6 +107,34 @@ internal sealed class ProxySession
         }
     }
 
+    /// <summary>The epoll engine's path: each attempt connects and, once connected, forwards until the
+    /// session ends. False when no attempt connected.</summary>
+    private async Task<bool> ConnectAndForwardAsync(EpollEngine engine, Server? server)
+    {
+        while (server is not null && Volatile.Read(ref _aborted) == 0)
+        {
+            _endpoint = _backend.Endpoint(server.Id);
+            if (_endpoint is not null)
+            {
+                var upstream = new Socket(_endpoint.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                _upstream = upstream;
+                SetPhase(Phase.Connecting);
+                if (await engine.ConnectAndForwardAsync(this, _client, upstream, _endpoint.Address,
+                    _backend.Config.Timeouts.Connect).ConfigureAwait(false))
+                {
+                    return true;
+                }
+
+                upstream.Dispose();
+                _upstream = null;
+            }
+
+            server = await _backend.ConnectFailedAsync(Id).ConfigureAwait(false);
+        }
+
+        return false;
+    }
+
     private async ValueTask<bool> TryConnectAsync(Server server)
     {
         _endpoint = _backend.Endpoint(server.Id);
@@ -117,19 +146,6 @@ internal sealed class ProxySession
         var socket = new Socket(_endpoint.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         _upstream = socket;
         SetPhase(Phase.Connecting);
-        if (_host.Engine is { } engine)
-        {
-            // Connect without the runtime's socket engine, which would otherwise watch this socket too.
-            if (await engine.ConnectAsync(socket, _endpoint.Address, _backend.Config.Timeouts.Connect).ConfigureAwait(false))
-            {
-                return true;
-            }
-
-            socket.Dispose();
-            _upstream = null;
-            return false;
-        }
-
         try
         {
             await socket.ConnectAsync(_endpoint.Address).ConfigureAwait(false);
@@ -226,6 +242,12 @@ internal sealed class ProxySession
     /// session forever.</summary>
     public void CheckTimeouts(long nowMs)
     {
+        if (_host.Engine is not null)
+        {
+            // The epoll engine owns connect and idle timeouts of its sessions (on its own thread).
+            return;
+        }
+
         var timeouts = _backend.Config.Timeouts;
         switch ((Phase)Volatile.Read(ref _phase))
         {
@@ -235,9 +257,6 @@ internal sealed class ProxySession
                     _upstream?.Dispose();
                 }
 
-                break;
-            case Phase.Established when _host.Engine is not null:
-                // The epoll engine owns an established session's sockets and its idle timeouts.
                 break;
             case Phase.Established:
                 var idle = nowMs - Volatile.Read(ref _lastActivityMs);

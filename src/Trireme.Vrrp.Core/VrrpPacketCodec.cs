@@ -52,7 +52,7 @@ public static class VrrpPacketCodec
         }
         else
         {
-            var centiseconds = Math.Clamp(advertIntervalTicks / VrrpTicks.PerCentisecond, 1, 0x0fff);
+            var centiseconds = Math.Clamp(advertIntervalTicks / VrrpTicks.PerCentisecond, 0, 0x0fff);
             BinaryPrimitives.WriteUInt16BigEndian(vrrp[4..], (ushort)centiseconds);
         }
 

@@ -8,6 +8,7 @@ namespace Trireme.Vrrp;
 /// </summary>
 internal static class LinuxNative
 {
+    public const int AfInet = 2;
     public const int AfNetlink = 16;
     public const int AfPacket = 17;
     public const int SockRaw = 3;

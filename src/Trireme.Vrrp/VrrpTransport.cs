@@ -27,7 +27,11 @@ public sealed class RawVrrpTransport : IVrrpTransport
 
     public RawVrrpTransport(string interfaceName, int interfaceIndex, bool joinMulticast)
     {
-        _socket = new Socket(AddressFamily.InterNetwork, SocketType.Raw, (ProtocolType)VrrpPacketCodec.IpProtocolVrrp);
+        // .NET's Socket constructor only maps protocol numbers it knows, and 112 is not one of them, so
+        // the descriptor comes from libc and Socket wraps it.
+        var fd = LinuxNative.Socket(LinuxNative.AfInet, LinuxNative.SockRaw, VrrpPacketCodec.IpProtocolVrrp);
+        LinuxNative.ThrowIfFailed(fd, "socket(AF_INET, SOCK_RAW, 112)");
+        _socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
         _socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.HeaderIncluded, true);
         _socket.SetRawSocketOption(LinuxNative.SolSocket, LinuxNative.SoBindToDevice, Encoding.ASCII.GetBytes(interfaceName + "\0"));
         _socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastInterface, IPAddress.HostToNetworkOrder(interfaceIndex));

@@ -65,7 +65,7 @@ public static class VipCommand
         }
         catch (Exception e) when (e is VrrpConfigException or IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
         {
-            loggerFactory.CreateLogger("Trireme.Vrrp").LogError("vip failed: {Error}", e.Message);
+            loggerFactory.CreateLogger("Trireme.Vrrp").LogError("vip failed: {Error}", verbose ? e.ToString() : e.Message);
             return 1;
         }
     }

@@ -262,8 +262,9 @@ internal sealed class RouterProcess
 
     public void Signal(string signal) => NetnsBed.TryRun(out _, "kill", $"-{signal}", Pid.ToString(CultureInfo.InvariantCulture));
 
-    /// <summary>kill -9 this process and its children (keepalived forks its VRRP child) in one call, so
-    /// keepalived's parent cannot restart the child in between.</summary>
+    /// <summary>kill -9, also for keepalived: its VRRP child gets SIGTERM when the parent dies and would
+    /// then send a priority-0 goodbye (a graceful stop). So: SIGSTOP the parent (it cannot respawn the
+    /// child), SIGKILL the children, then SIGKILL the parent.</summary>
     public void Kill()
     {
         if (_process.HasExited)
@@ -271,13 +272,14 @@ internal sealed class RouterProcess
             return;
         }
 
-        var pids = new List<string> { Pid.ToString(CultureInfo.InvariantCulture) };
-        if (NetnsBed.TryRun(out var children, "pgrep", "-P", pids[0]) == 0)
+        var pid = Pid.ToString(CultureInfo.InvariantCulture);
+        NetnsBed.TryRun(out _, "kill", "-STOP", pid);
+        if (NetnsBed.TryRun(out var children, "pgrep", "-P", pid) == 0)
         {
-            pids.AddRange(children.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+            NetnsBed.TryRun(out _, ["kill", "-9", .. children.Split('\n', StringSplitOptions.RemoveEmptyEntries)]);
         }
 
-        NetnsBed.TryRun(out _, ["kill", "-9", .. pids]);
+        NetnsBed.TryRun(out _, "kill", "-9", pid);
         _process.WaitForExit(10_000);
     }
 

@@ -51,7 +51,8 @@ cleanup() {
   for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null; done
   rm -rf "$work"
 }
-trap cleanup EXIT INT TERM
+trap cleanup EXIT
+trap 'exit 130' INT TERM # exit runs the EXIT trap
 
 addns() { ip netns add "$P-$1"; namespaces+=("$P-$1"); ip netns exec "$P-$1" ip link set lo up; }
 addhost() { # role address
@@ -93,23 +94,27 @@ keepalived_conf() { # i cfg
     echo "global_defs { router_id k$i }"
     echo "vrrp_instance VI_1 {"
     echo "  state BACKUP"; echo "  interface eth0"; echo "  virtual_router_id 51"; echo "  priority ${PRIOS[$((i-1))]}"
-    if [ "$cfg" = v2 ]; then echo "  version 2"; echo "  advert_int 1"; echo "  authentication { auth_type PASS auth_pass secret12 }"
+    # keepalived's parser wants one keyword per line: "{ auth_type PASS auth_pass x }" on one line
+    # silently loses the password.
+    if [ "$cfg" = v2 ]; then echo "  version 2"; echo "  advert_int 1"; printf '  authentication {\n    auth_type PASS\n    auth_pass secret12\n  }\n'
     else echo "  version 3"; echo "  advert_int 0.1"; fi
-    if [ "$MODE" = unicast ]; then echo "  unicast_src_ip 10.77.1.1$i"; echo "  unicast_peer { $(peers_of "$i" | tr '\n' ' ') }"; fi
-    echo "  virtual_ipaddress { $VIP/24 dev eth0 }"
+    if [ "$MODE" = unicast ]; then echo "  unicast_src_ip 10.77.1.1$i"; echo "  unicast_peer {"; peers_of "$i" | sed 's/^/    /'; echo "  }"; fi
+    printf '  virtual_ipaddress {\n    %s/24 dev eth0\n  }\n' "$VIP"
     echo "}"
   } > "$f"
   echo "$f"
 }
 
 declare -A router_pid
+seq=0
 start_router() { # impl i cfg
   local impl=$1 i=$2 cfg=$3 log=$work/$1-r$2.log
+  seq=$((seq + 1)) # fresh pid files per start: keepalived refuses to start if an old file names a live PID
   if [ "$impl" = trireme ]; then
     ip netns exec "$P-r$i" dotnet "$TRIREME_DLL" vip --config "$(trireme_conf "$i" "$cfg")" > "$log" 2>&1 &
   else
     ip netns exec "$P-r$i" keepalived --dont-fork --log-console --vrrp --use-file "$(keepalived_conf "$i" "$cfg")" \
-      --pid "$work/k$i.pid" --vrrp_pid "$work/k$i.vrrp.pid" --checkers_pid "$work/k$i.chk.pid" > "$log" 2>&1 &
+      --pid "$work/k$i.$seq.pid" --vrrp_pid "$work/k$i.$seq.vrrp.pid" --checkers_pid "$work/k$i.$seq.chk.pid" > "$log" 2>&1 &
   fi
   router_pid[$i]=$!
   pids+=($!)

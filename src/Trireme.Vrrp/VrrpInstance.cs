@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
 using System.Threading.Channels;
@@ -39,6 +40,8 @@ public sealed partial class VrrpInstance : IDisposable
     private readonly Ipv4[] _targets;
     private readonly object _stateLock = new();
     private VrrpState _state = VrrpState.Initialize;
+    private readonly Meter _meter;
+    private readonly Counter<long> _transitions;
 
     public VrrpInstance(VrrpConfig config, ILogger? logger = null, IVrrpTransport? transport = null, IVipHolder? holder = null)
     {
@@ -62,7 +65,20 @@ public sealed partial class VrrpInstance : IDisposable
         }
 
         _checks = config.Track.Select(CreateCheck).ToArray();
+
+        // Prometheus-shaped instruments; the exporter lives with whoever hosts the metrics endpoint.
+        _meter = new Meter("Trireme.Vrrp");
+        var instance = new KeyValuePair<string, object?>("instance", config.Name);
+        _transitions = _meter.CreateCounter<long>("trireme_vrrp_transitions_total", description: "VRRP state changes");
+        _meter.CreateObservableGauge("trireme_vrrp_state", () => new Measurement<int>((int)State, instance),
+            description: "0 init, 1 backup, 2 master, 3 fault");
+        _meter.CreateObservableGauge("trireme_vrrp_effective_priority", () => new Measurement<int>(_lastPriority, instance));
+        _meter.CreateObservableCounter("trireme_vrrp_rejected_packets_total", () => Rejects.NonZero()
+            .Select(r => new Measurement<long>(r.Count, instance, new KeyValuePair<string, object?>("reason", r.Reason.ToString()))),
+            description: "received packets dropped, by reason");
     }
+
+    private volatile int _lastPriority;
 
     /// <summary>Raised on the loop thread after each state change (after VIPs moved and adverts went out).</summary>
     public event Action<VrrpTransition>? StateChanged;
@@ -156,6 +172,7 @@ public sealed partial class VrrpInstance : IDisposable
 
             Router.Tick(NowTicks);
             Perform(Router.TakeReady());
+            _lastPriority = Router.EffectivePriority;
         }
     }
 
@@ -240,6 +257,7 @@ public sealed partial class VrrpInstance : IDisposable
                 _state = transition.To;
             }
 
+            _transitions.Add(1, new KeyValuePair<string, object?>("instance", _config.Name), new KeyValuePair<string, object?>("to", transition.To.ToString()));
             LogTransition(_logger, _config.Name, transition.From, transition.To, transition.Reason, transition.Priority);
             StateChanged?.Invoke(transition);
             RunNotify(transition);
@@ -382,6 +400,7 @@ public sealed partial class VrrpInstance : IDisposable
 
     public void Dispose()
     {
+        _meter.Dispose();
         _transport.Dispose();
         _holder.Dispose();
         foreach (var check in _checks)

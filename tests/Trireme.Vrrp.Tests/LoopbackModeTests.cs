@@ -16,6 +16,10 @@ public sealed class LoopbackModeTests
     public async Task Loopback_instances_elect_the_highest_priority_and_hand_over_on_graceful_stop()
     {
         var port = FreeUdpPort();
+        var dir = Directory.CreateTempSubdirectory("trv-loopback-");
+        var notifyLog = Path.Combine(dir.FullName, "notify.log");
+        var notify = Path.Combine(dir.FullName, "notify.sh");
+        File.WriteAllText(notify, $"#!/bin/sh\necho \"$@\" >> {notifyLog}\n");
         var held = new ConcurrentDictionary<int, bool>();
         var instances = new[] { 150, 120, 100 }.Select((priority, i) =>
         {
@@ -31,6 +35,7 @@ public sealed class LoopbackModeTests
                 unicastPeers: [{peers}]
                 loopbackPort: {port}
                 virtualIps: [127.77.1.100]
+                notify: /bin/sh {notify}
                 """);
             var instance = new VrrpInstance(config);
             var index = i;
@@ -52,6 +57,10 @@ public sealed class LoopbackModeTests
             await WaitFor(() => instances[1].State == VrrpState.Master && held.GetValueOrDefault(1), "r2 master");
             Assert.Equal(VrrpState.Backup, instances[2].State);
             Assert.Equal(0, instances[1].Rejects[VrrpRejectReason.BadChecksum]);
+
+            // keepalived's notify arguments: INSTANCE name STATE priority.
+            await WaitFor(() => File.Exists(notifyLog) && File.ReadAllText(notifyLog).Contains("INSTANCE dev2 MASTER 120", StringComparison.Ordinal), "notify");
+            Assert.Contains("INSTANCE dev1 MASTER 150", File.ReadAllText(notifyLog), StringComparison.Ordinal);
         }
         finally
         {
@@ -65,6 +74,8 @@ public sealed class LoopbackModeTests
             {
                 instance.Dispose();
             }
+
+            dir.Delete(recursive: true);
         }
     }
 

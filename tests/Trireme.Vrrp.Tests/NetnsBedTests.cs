@@ -174,6 +174,25 @@ public sealed class NetnsBedTests
     }
 
     [Fact]
+    public void Interface_down_is_fault_and_the_vip_moves_then_comes_back_with_the_link()
+    {
+        using var bed = NewBed();
+        var r1 = bed.StartTrireme(1, TriremeYaml(1, 150));
+        bed.StartTrireme(2, TriremeYaml(2, 120));
+        WaitForSoleHolder(bed, 1, [1, 2]);
+
+        NetnsBed.Run("ip", "netns", "exec", bed.Routers[0], "ip", "link", "set", "eth0", "down");
+        NetnsBed.WaitFor(() => r1.Output.Contains("Master -> Fault", StringComparison.Ordinal), Generous, bed.Logs);
+        WaitForSoleHolder(bed, 2, [1, 2]);
+        WaitForClientOn(bed, 2);
+
+        NetnsBed.Run("ip", "netns", "exec", bed.Routers[0], "ip", "link", "set", "eth0", "up");
+        NetnsBed.WaitFor(() => r1.Output.Contains("Fault -> Backup", StringComparison.Ordinal), Generous, bed.Logs);
+        WaitForSoleHolder(bed, 1, [1, 2]); // preempts back once it hears r2's lower priority
+        WaitForClientOn(bed, 1);
+    }
+
+    [Fact]
     public void A_failing_tracked_check_moves_the_vip_and_recovery_moves_it_back()
     {
         using var bed = NewBed();

@@ -6,7 +6,8 @@ namespace Trireme.Raft.Tests;
 // linearizability checker, lives elsewhere): random ticks, proposals, message loss, partitions, crashes
 // with restarts from persisted state, and compactions. After every step it checks election safety (at
 // most one leader per term) and state machine safety (no two nodes apply different entries at one
-// index); at the end, after healing, that a leader is elected and every node converges.
+// index); at the end, after healing, that a leader is elected and every member converges. A second
+// variant adds, promotes and removes members (joiners start empty) while the faults run.
 // TRIREME_RAFT_SHAKE_SEEDS=<n> runs more seeds than the default 60.
 public sealed class RandomizedSafetyTests
 {
@@ -59,9 +60,94 @@ public sealed class RandomizedSafetyTests
         }
     }
 
+    [Theory]
+    [MemberData(nameof(Seeds))]
+    public void Shake_membership_changes_under_faults_keep_safety_and_converge(int seed)
+    {
+        var rng = new Random(seed);
+        const int MaxId = 6;
+        var net = TestNetwork.Create(3, c => c with { MaxSizePerMessageBytes = 200, MaxInflightMessages = 4 }, seed);
+        var checker = new SafetyChecker();
+        var dropPercent = 0;
+        net.Filter = _ => rng.Next(100) >= dropPercent;
+        for (var step = 0; step < 400; step++)
+        {
+            if (rng.Next(100) < 8)
+            {
+                ChangeMembership(net, rng, MaxId);
+            }
+            else
+            {
+                RandomAction(net, rng, net.Peers.Count, step, ref dropPercent);
+            }
+
+            checker.Check(net);
+        }
+
+        dropPercent = 0;
+        net.Heal();
+        foreach (var id in net.Down.ToArray())
+        {
+            net.Restart(id);
+        }
+
+        net.TickAll(150);
+        checker.Check(net);
+        var leader = net.Leader();
+        Assert.Equal(ProposeOutcome.Accepted, net.Propose(leader.Id, "final").Outcome);
+        net.TickAll(5);
+        checker.Check(net);
+        var conf = leader.Status.ConfState;
+        foreach (var id in conf.Voters.Concat(conf.Learners))
+        {
+            Assert.Equal(leader.Status.Commit, net[id].Status.Applied);
+            Assert.Equal(conf, net[id].Status.ConfState);
+        }
+    }
+
+    private static void ChangeMembership(TestNetwork net, Random rng, int maxId)
+    {
+        var leader = net.Peers.Values.Select(p => p.Node)
+            .FirstOrDefault(n => n.Role == RaftRole.Leader && !net.Down.Contains(n.Id));
+        if (leader is null)
+        {
+            return;
+        }
+
+        var conf = leader.Status.ConfState;
+        var id = (ulong)rng.Next(1, maxId + 1);
+        ConfChangeType type;
+        if (conf.Learners.Contains(id))
+        {
+            type = ConfChangeType.PromoteLearner;
+        }
+        else if (conf.Voters.Contains(id))
+        {
+            if (conf.Voters.Count <= 2)
+            {
+                return;
+            }
+
+            type = ConfChangeType.RemoveNode;
+        }
+        else
+        {
+            if (net.Peers.ContainsKey(id))
+            {
+                return; // ids are not reused after removal
+            }
+
+            net.AddJoiner(id);
+            type = ConfChangeType.AddLearner;
+        }
+
+        leader.ProposeConfChange(new ConfChange(type, id, default));
+        net.Stabilize();
+    }
+
     private static void RandomAction(TestNetwork net, Random rng, int size, int step, ref int dropPercent)
     {
-        var id = (ulong)rng.Next(1, size + 1);
+        var id = net.Peers.Keys.ElementAt(rng.Next(net.Peers.Count));
         switch (rng.Next(100))
         {
             case < 50:

@@ -93,6 +93,11 @@ public sealed record SimOptions
     /// <summary>Check the client history for linearizability at the end.</summary>
     public bool CheckLinearizability { get; init; } = true;
 
+    /// <summary>Search budget per key for the linearizability check; past it the verdict is Unknown.
+    /// Proving a broken history non-linearizable means exhausting the search, so bug hunts that only need
+    /// the step checkers keep it small.</summary>
+    public long LinearizabilityMaxSteps { get; init; } = 2_000_000;
+
     public void Validate()
     {
         Require(Nodes is >= 1 and <= 7, "Nodes must be 1..7");

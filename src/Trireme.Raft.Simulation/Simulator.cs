@@ -116,7 +116,8 @@ public sealed partial class Simulator
         }
 
         CheckAfterStep();
-        if (InHealPhase && Now == HealStartStep + Options.LivenessBoundTicks)
+        // A broken variant may lose a whole disk (and with it the configuration): only safety is judged.
+        if (InHealPhase && Now == HealStartStep + Options.LivenessBoundTicks && Options.Broken == BrokenVariant.None)
         {
             CheckLiveness();
         }
@@ -240,7 +241,7 @@ public sealed partial class Simulator
         Verdict? verdict = null;
         if (Options.CheckLinearizability)
         {
-            var check = LinearizabilityChecker.Check(KvModel.Instance, _history);
+            var check = LinearizabilityChecker.Check(KvModel.Instance, _history, Options.LinearizabilityMaxSteps);
             verdict = check.Verdict;
             if (check.Verdict == Verdict.NotLinearizable)
             {

@@ -97,10 +97,13 @@ public sealed class KubeClientTests
             using var caKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
             var caReq = new CertificateRequest("CN=test-ca", caKey, HashAlgorithmName.SHA256);
             caReq.CertificateExtensions.Add(new X509BasicConstraintsExtension(true, false, 0, true));
-            using var ca = caReq.CreateSelfSigned(DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1));
+            // One instant for both certificates: a leaf may not outlive its issuer, and two UtcNow reads a
+            // second apart on a loaded machine made the leaf's notAfter later than the CA's.
+            var now = DateTimeOffset.UtcNow;
+            using var ca = caReq.CreateSelfSigned(now.AddDays(-1), now.AddDays(2));
             using var clientKey = ECDsa.Create(ECCurve.NamedCurves.nistP256);
             var clientReq = new CertificateRequest("CN=admin, O=system:masters", clientKey, HashAlgorithmName.SHA256);
-            using var clientCert = clientReq.Create(ca, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1), [1, 2, 3]);
+            using var clientCert = clientReq.Create(ca, now.AddDays(-1), now.AddDays(1), [1, 2, 3]);
             static string B64(string pem) => Convert.ToBase64String(System.Text.Encoding.ASCII.GetBytes(pem));
             var caPem = ca.ExportCertificatePem();
             var certPem = clientCert.ExportCertificatePem();

@@ -1,7 +1,7 @@
 // Proves that REAL etcdctl 3.4 (ETCDCTL_API=3) works against a 3-member cluster of real `trireme store`
 // processes: put/get with --prefix --rev --keys-only --limit --sort-by --from-key --print-value-only and
 // -w json; del --prefix --prev-kv; txn in its interactive syntax; watch --prefix --rev --prev-kv; lease
-// grant/keep-alive/timetolive/revoke/list; member list; endpoint status/health; snapshot save;
+// grant/keep-alive/timetolive/revoke/list; member list; endpoint status/health (also --cluster); snapshot save;
 // compaction (and the compacted-revision error); alarm list/disarm. One cluster is shared by the class;
 // each test uses its own key prefix. Skips when etcdctl is not installed.
 using Trireme.Testing;
@@ -167,6 +167,24 @@ public sealed class EtcdctlTests(TriremeClusterFixture fixture) : IClassFixture<
         Assert.Single(status, line => line.Contains(", true, false, ", StringComparison.Ordinal)); // exactly one leader
         var health = Lines(await Ok("endpoint", "health"));
         Assert.All(health, line => Assert.Contains("is healthy: successfully committed proposal", line, StringComparison.Ordinal));
+
+        // --cluster: etcdctl asks one member for the member list, then dials every advertised client URL
+        // with a URL-shaped :authority (the authority rewriter in Trireme.Grpc makes Kestrel accept it).
+        var clusterStatus = Lines(await OkAt(0, "endpoint", "status", "--cluster"));
+        Assert.Equal(3, clusterStatus.Length);
+        Assert.Single(clusterStatus, line => line.Contains(", true, false, ", StringComparison.Ordinal));
+        // etcdctl 3.4 prints health results on stderr.
+        var clusterHealth = Lines(await OkAt(0, "endpoint", "health", "--cluster", "-w", "table"))
+            .Where(line => line.Contains("127.0.0.2", StringComparison.Ordinal)).ToArray();
+        Assert.Equal(3, clusterHealth.Length);
+        Assert.All(clusterHealth, line => Assert.Matches(@"^\| \S+ \|\s+true \|", line));
+    }
+
+    private async Task<string> OkAt(int member, params string[] args)
+    {
+        var (code, stdout, stderr) = await Cluster.EtcdctlAtAsync(member, args);
+        Assert.True(code == 0, $"etcdctl {string.Join(' ', args)} failed ({code}): {stderr}\n{Cluster.Logs}");
+        return stdout;
     }
 
     [Fact]

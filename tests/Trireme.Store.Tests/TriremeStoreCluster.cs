@@ -26,8 +26,15 @@ internal sealed class TriremeStoreCluster : IAsyncDisposable
     private readonly List<Member> _members = [];
     private readonly string _token = "t-" + Guid.NewGuid().ToString("N")[..10];
     private readonly int _snapshotCount;
+    private readonly int _heartbeatMilliseconds;
+    private readonly int _electionMilliseconds;
 
-    private TriremeStoreCluster(int snapshotCount) => _snapshotCount = snapshotCount;
+    private TriremeStoreCluster(int snapshotCount, int heartbeatMilliseconds, int electionMilliseconds)
+    {
+        _snapshotCount = snapshotCount;
+        _heartbeatMilliseconds = heartbeatMilliseconds;
+        _electionMilliseconds = electionMilliseconds;
+    }
 
     public IReadOnlyList<Member> Members => _members;
 
@@ -49,9 +56,10 @@ internal sealed class TriremeStoreCluster : IAsyncDisposable
         }
     }
 
-    public static async Task<TriremeStoreCluster> StartAsync(int size = 3, int snapshotCount = 10_000)
+    public static async Task<TriremeStoreCluster> StartAsync(int size = 3, int snapshotCount = 10_000,
+        int heartbeatMilliseconds = 100, int electionMilliseconds = 1000)
     {
-        var cluster = new TriremeStoreCluster(snapshotCount);
+        var cluster = new TriremeStoreCluster(snapshotCount, heartbeatMilliseconds, electionMilliseconds);
         for (var i = 0; i < size; i++)
         {
             var address = IPAddress.Parse($"127.0.0.{21 + i}");
@@ -89,6 +97,8 @@ internal sealed class TriremeStoreCluster : IAsyncDisposable
             "--initial-advertise-peer-urls", m.PeerUrl.ToString().TrimEnd('/'),
             "--initial-cluster", initialCluster ?? InitialCluster, "--initial-cluster-state", state,
             "--initial-cluster-token", _token, "--snapshot-count", _snapshotCount.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--heartbeat-interval", _heartbeatMilliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            "--election-timeout", _electionMilliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--log-level", "warning",
         ]);
     }

@@ -1,0 +1,35 @@
+using Google.Protobuf;
+using Trireme.Store.Api.Etcdserverpb;
+
+namespace Trireme.Store.Client;
+
+// Watch service: all watchers share one bidi stream (EtcdWatchStream).
+public sealed partial class EtcdClient
+{
+    private readonly Lazy<EtcdWatchStream> _watch;
+
+    /// <summary>Creates a watcher; returns once the server has confirmed it (created=true).</summary>
+    public Task<EtcdWatch> WatchAsync(WatchCreateRequest request, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(request);
+        return _watch.Value.WatchAsync(request, cancellationToken);
+    }
+
+    /// <summary>Watches a key (or, with <paramref name="prefix"/>, every key under it) from <paramref name="startRevision"/> (0: now).</summary>
+    public Task<EtcdWatch> WatchAsync(string key, long startRevision = 0, bool prefix = false, bool prevKv = false, bool progressNotify = false, CancellationToken cancellationToken = default)
+    {
+        var request = new WatchCreateRequest
+        {
+            Key = ByteString.CopyFromUtf8(key),
+            StartRevision = startRevision,
+            PrevKv = prevKv,
+            ProgressNotify = progressNotify,
+        };
+        if (prefix)
+        {
+            request.RangeEnd = EtcdKeys.PrefixEnd(key);
+        }
+
+        return WatchAsync(request, cancellationToken);
+    }
+}

@@ -1,0 +1,56 @@
+namespace Trireme.Store.Core;
+
+/// <summary>
+/// One version of a key, as etcd's mvccpb.KeyValue. Instances are shared between the store, range
+/// results and watch events, so nobody may mutate the arrays after construction: the store copies
+/// request bytes on the way in and hands out these objects read-only.
+/// </summary>
+public sealed class KeyValue
+{
+    public KeyValue(byte[] key, long createRevision, long modRevision, long version, byte[] value, long lease)
+    {
+        Key = key;
+        CreateRevision = createRevision;
+        ModRevision = modRevision;
+        Version = version;
+        Value = value;
+        Lease = lease;
+    }
+
+    public byte[] Key { get; }
+
+    /// <summary>Main revision of the put that started this key's current generation.</summary>
+    public long CreateRevision { get; }
+
+    /// <summary>Main revision of the write that produced this version.</summary>
+    public long ModRevision { get; }
+
+    /// <summary>1 for the first put of a generation; restarts at 1 after a delete.</summary>
+    public long Version { get; }
+
+    public byte[] Value { get; }
+
+    /// <summary>The key lease (etcd TTL lease) attached to this version, 0 for none.</summary>
+    public long Lease { get; }
+
+    /// <summary>The same version without its value (range keys_only).</summary>
+    public KeyValue WithoutValue() =>
+        Value.Length == 0 ? this : new KeyValue(Key, CreateRevision, ModRevision, Version, [], Lease);
+
+    public override string ToString() =>
+        $"{System.Text.Encoding.UTF8.GetString(Key)}@{ModRevision} (create {CreateRevision}, v{Version}, lease {Lease})";
+}
+
+/// <summary>etcd's mvccpb.Event.EventType; the numbers are the protobuf enum values.</summary>
+public enum WatchEventType
+{
+    Put = 0,
+    Delete = 1,
+}
+
+/// <summary>
+/// One change as a watcher sees it. For a delete, <see cref="Kv"/> carries only the key and the
+/// deleting revision (etcd's tombstone shape). <see cref="PrevKv"/> is set only for watchers that
+/// asked for prev_kv and only when the previous version is still in history.
+/// </summary>
+public sealed record WatchEvent(WatchEventType Type, KeyValue Kv, KeyValue? PrevKv);

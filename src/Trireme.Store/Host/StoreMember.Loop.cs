@@ -1,0 +1,331 @@
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Trireme.Raft.Core;
+using Trireme.Store.Core;
+using Trireme.Store.Raft;
+using Trireme.Store.Wal;
+
+namespace Trireme.Store.Host;
+
+// The loop thread: actions in, Ready out.
+public sealed partial class StoreMember
+{
+    /// <summary>Actions run per round before Ready is drained, so a flood of messages still lets the
+    /// loop persist and answer in bounded time.</summary>
+    private const int MaxActionsPerRound = 4096;
+
+    /// <summary>Lease revokes proposed per tick by the leader (etcd revokes expired leases in batches too).</summary>
+    private const int MaxLeaseRevokesPerTick = 16;
+
+    /// <summary>Ticks between lease checkpoint proposals (etcd checkpoints every 5 min; 30 s here at 100 ms).</summary>
+    private const int LeaseCheckpointIntervalTicks = 300;
+
+    private void RunLoop()
+    {
+        try
+        {
+            var reader = _inbox.Reader;
+            while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            {
+                for (var i = 0; i < MaxActionsPerRound && reader.TryRead(out var action); i++)
+                {
+                    action();
+                }
+
+                DrainReady();
+                PumpWatches();
+            }
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // The loop owns the replicated state: an unexpected exception is a bug, and carrying on could
+            // apply entries inconsistently. Crash loudly (STYLE: bugs crash).
+            DurableFiles.FailFast($"raft loop failed: {e}");
+        }
+        finally
+        {
+            _loopStopped.TrySetResult();
+        }
+    }
+
+    private void OnTick()
+    {
+        _nowTicks++;
+        _raft.Tick();
+        if (_role == RaftRole.Leader)
+        {
+            foreach (var lease in _store.Leases.Expired(_nowTicks, MaxLeaseRevokesPerTick))
+            {
+                ProposeInternal(new LeaseRevokeRequest { Id = lease });
+            }
+
+            if (_nowTicks % LeaseCheckpointIntervalTicks == 0 &&
+                _store.Leases.Checkpoints(_nowTicks, 1000) is { Count: > 0 } checkpoints)
+            {
+                ProposeInternal(new LeaseCheckpointRequest { Checkpoints = checkpoints });
+            }
+        }
+
+        if (_nowTicks % 10 == 0)
+        {
+            MaybePublishAttributes();
+        }
+
+        _store.Watches.SyncUnsynced();
+        TickReads();
+    }
+
+    private void ProposeInternal(StoreRequest request)
+    {
+        var data = EntryEnvelope.Encode(EntryEnvelope.StoreCommand, Id, 0,
+            Trireme.Store.Core.Codec.CommandCodec.Encode(new StoreCommand(request, Id)));
+        _raft.Propose(data);
+    }
+
+    private void DrainReady()
+    {
+        while (_raft.HasReady())
+        {
+            var ready = _raft.TakeReady();
+            Persist(ready);
+            Send(ready.Messages);
+            if (ready.SoftState is { } soft)
+            {
+                OnSoftState(soft);
+            }
+
+            if (ready.Snapshot is { } snapshot && snapshot.Metadata.Index > _appliedIndex)
+            {
+                RestoreStateMachine(snapshot.Data.Span);
+                _appliedIndex = _snapshotIndex = snapshot.Metadata.Index;
+                _appliedTerm = snapshot.Metadata.Term;
+                SyncTransportPeers();
+            }
+
+            foreach (var entry in ready.CommittedEntries)
+            {
+                Apply(entry);
+            }
+
+            foreach (var state in ready.ReadStates)
+            {
+                OnReadState(state);
+            }
+
+            _raft.Advance(ready);
+            ServeReadyReads();
+            MaybeSnapshot();
+        }
+    }
+
+    private void Persist(Ready ready)
+    {
+        if (ready.Snapshot is { } snapshot)
+        {
+            var meta = snapshot.Metadata;
+            _snapshots.Save(new StoredSnapshot(meta.Index, meta.Term, meta.ConfState.Voters, meta.ConfState.Learners, snapshot.Data));
+            _wal.SaveMarkerAsync(new WalSnapshotMarker(meta.Index, meta.Term)).GetAwaiter().GetResult();
+        }
+
+        if (ready.HardState is not null || ready.Entries.Count > 0)
+        {
+            WalHardState? hs = ready.HardState is { } h ? new WalHardState(h.Term, h.Vote, h.Commit) : null;
+            var entries = ready.Entries.Select(e => new WalEntry(e.Term, e.Index, (byte)e.Type, e.Data)).ToList();
+            // One group commit: the writer fsyncs once for this Ready (and anything else queued with it).
+            _wal.AppendAsync(hs, entries).GetAwaiter().GetResult();
+        }
+    }
+
+    private void Send(IReadOnlyList<Message> messages)
+    {
+        foreach (var message in messages)
+        {
+            var sent = _transport.Send(message.To, RaftWireCodec.Encode(message));
+            if (message.Type == MessageType.InstallSnapshot)
+            {
+                // Queued is as far as this transport can tell; the core probes again afterwards either way.
+                var to = message.To;
+                Post(() => _raft.ReportSnapshotStatus(to, sent));
+            }
+        }
+    }
+
+    private void OnSoftState(SoftState soft)
+    {
+        var wasLeader = _role == RaftRole.Leader;
+        _role = soft.Role;
+        Volatile.Write(ref _leader, soft.Leader);
+        if (soft.Role == RaftRole.Leader && !wasLeader)
+        {
+            // etcd's lessor.Promote: leases get an extra election timeout instead of expiring at once.
+            _store.Leases.Promote(_nowTicks, _options.ElectionTicks);
+            LogBecameLeader(_logger, _options.Name, _raft.Term);
+        }
+        else if (soft.Role != RaftRole.Leader && wasLeader)
+        {
+            _store.Leases.Demote();
+        }
+    }
+
+    private void Apply(Entry entry)
+    {
+        if (entry.Index <= _appliedIndex)
+        {
+            return;
+        }
+
+        _appliedIndex = entry.Index;
+        _appliedTerm = entry.Term;
+        if (entry.Type == EntryType.ConfChange)
+        {
+            ApplyConfChange(entry);
+            _store.MarkApplied((long)entry.Index);
+            return;
+        }
+
+        if (!EntryEnvelope.TryDecode(entry.Data.Span, out var kind, out var proposer, out var requestId, out var body))
+        {
+            _store.MarkApplied((long)entry.Index); // the leader's no-op (empty) entry
+            return;
+        }
+
+        object? outcome;
+        switch (kind)
+        {
+            case EntryEnvelope.StoreCommand:
+                outcome = _store.Apply((long)entry.Index, body, _nowTicks);
+                break;
+            case EntryEnvelope.MemberAttributes:
+                ApplyAttributes(body);
+                _store.MarkApplied((long)entry.Index);
+                outcome = null;
+                break;
+            default:
+                _store.MarkApplied((long)entry.Index);
+                outcome = null;
+                break;
+        }
+
+        if (proposer == Id && requestId != 0 && _pending.TryRemove(requestId, out var waiter))
+        {
+            waiter.TrySetResult(outcome);
+        }
+    }
+
+    private void ApplyConfChange(Entry entry)
+    {
+        if (!ConfChange.TryDecode(entry.Data.Span, out var change))
+        {
+            return;
+        }
+
+        ConfChangeContext? context = null;
+        if (change.Context.Length > 0)
+        {
+            try
+            {
+                context = JsonSerializer.Deserialize(change.Context.Span, MemberJson.Default.ConfChangeContext);
+            }
+            catch (JsonException)
+            {
+                context = null; // every member ignores the same malformed context alike
+            }
+        }
+
+        var existing = _members.GetValueOrDefault(change.NodeId);
+        switch (change.Type)
+        {
+            case ConfChangeType.AddVoter:
+            case ConfChangeType.AddLearner:
+                var info = context?.Member ?? existing ?? new MemberInfo();
+                _members[change.NodeId] = info with
+                {
+                    Id = change.NodeId,
+                    Name = existing?.Name is { Length: > 0 } name ? name : info.Name,
+                    ClientUrls = existing?.ClientUrls is { Count: > 0 } urls ? urls : info.ClientUrls,
+                    IsLearner = change.Type == ConfChangeType.AddLearner,
+                };
+                break;
+            case ConfChangeType.PromoteLearner when existing is not null:
+                _members[change.NodeId] = existing with { IsLearner = false };
+                break;
+            case ConfChangeType.RemoveNode:
+                _members.Remove(change.NodeId);
+                if (change.NodeId != Id)
+                {
+                    _transport.RemovePeer(change.NodeId);
+                }
+
+                break;
+        }
+
+        SyncTransportPeers();
+        if (context is { } c && c.Proposer == Id && _pending.TryRemove(c.RequestId, out var waiter))
+        {
+            waiter.TrySetResult(_members.Values.OrderBy(m => m.Id).ToList());
+        }
+    }
+
+    private void ApplyAttributes(ReadOnlySpan<byte> body)
+    {
+        MemberInfo? attributes;
+        try
+        {
+            attributes = JsonSerializer.Deserialize(body, MemberJson.Default.MemberInfo);
+        }
+        catch (JsonException)
+        {
+            return;
+        }
+
+        if (attributes is not null && _members.TryGetValue(attributes.Id, out var existing))
+        {
+            _members[attributes.Id] = existing with { Name = attributes.Name, ClientUrls = attributes.ClientUrls };
+        }
+    }
+
+    /// <summary>Like etcd's publish: a member announces its name and client URLs through the log, so
+    /// every member's MemberList shows them. Retried until applied.</summary>
+    private void MaybePublishAttributes()
+    {
+        if (_leader == 0 || !_members.TryGetValue(Id, out var me))
+        {
+            return;
+        }
+
+        var wanted = _options.AdvertiseClientUrls;
+        if (me.Name == _options.Name && me.ClientUrls.SequenceEqual(wanted))
+        {
+            return;
+        }
+
+        var body = JsonSerializer.SerializeToUtf8Bytes(new MemberInfo { Id = Id, Name = _options.Name, ClientUrls = wanted },
+            MemberJson.Default.MemberInfo);
+        _raft.Propose(EntryEnvelope.Encode(EntryEnvelope.MemberAttributes, Id, 0, body));
+    }
+
+    /// <summary>Every SnapshotCount applied entries: snapshot the state machine, let the core compact its
+    /// log, write the snapshot file (fsync + rename), mark it in the WAL and release older segments.</summary>
+    private void MaybeSnapshot()
+    {
+        if (_appliedIndex - _snapshotIndex < _options.SnapshotCount)
+        {
+            return;
+        }
+
+        var data = EncodeSnapshot();
+        _raft.Compact(_appliedIndex, data);
+        var conf = _raft.Status.ConfState;
+        _snapshots.Save(new StoredSnapshot(_appliedIndex, _appliedTerm, conf.Voters, conf.Learners, data));
+        _wal.SaveMarkerAsync(new WalSnapshotMarker(_appliedIndex, _appliedTerm)).GetAwaiter().GetResult();
+        _ = _wal.ReleaseAsync(_appliedIndex);
+        _snapshotIndex = _appliedIndex;
+        LogSnapshot(_logger, _options.Name, _appliedIndex, data.Length);
+    }
+
+    [LoggerMessage(EventId = 3010, Level = LogLevel.Information, Message = "member {Name} became leader at term {Term}")]
+    private static partial void LogBecameLeader(ILogger logger, string name, ulong term);
+
+    [LoggerMessage(EventId = 3011, Level = LogLevel.Information, Message = "member {Name} snapshot at index {Index} ({Bytes} bytes); log compacted")]
+    private static partial void LogSnapshot(ILogger logger, string name, ulong index, int bytes);
+}

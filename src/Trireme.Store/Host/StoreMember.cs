@@ -1,0 +1,286 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Trireme.Raft.Core;
+using Trireme.Store.Core;
+using Trireme.Store.Raft;
+using Trireme.Store.Transport;
+using Trireme.Store.Wal;
+
+namespace Trireme.Store.Host;
+
+/// <summary>
+/// One store member: the Raft host loop around a pure <see cref="RaftNode"/> and the pure
+/// <see cref="StoreStateMachine"/>. ONE thread (the loop) owns both: ticks, inbound messages, proposals,
+/// reads and watch registrations arrive as actions in a bounded inbox and run there in order. After each
+/// batch of actions the loop drains Ready: persist (WAL group commit, one fsync) → send → apply → serve
+/// reads → Advance, exactly the order the core's contract states. Other threads only post actions and
+/// await completions.
+/// </summary>
+public sealed partial class StoreMember : IAsyncDisposable
+{
+    /// <summary>Inbox bound: beyond it proposals answer "too many requests" and peer messages are dropped
+    /// (Raft retransmits), so a flood cannot grow memory without bound.</summary>
+    public const int MaxInboxActions = 65_536;
+
+    /// <summary>Client calls waiting for their entry to apply; beyond it new ones are refused.</summary>
+    public const int MaxPendingProposals = 16_384;
+
+    private readonly StoreMemberOptions _options;
+    private readonly ILogger _logger;
+    private readonly Channel<Action> _inbox = Channel.CreateBounded<Action>(new BoundedChannelOptions(MaxInboxActions)
+    {
+        SingleReader = true,
+        FullMode = BoundedChannelFullMode.Wait,
+    });
+    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<object?>> _pending = new();
+    private readonly Dictionary<ulong, MemberInfo> _members = [];
+    private readonly Thread _loop;
+    private readonly TaskCompletionSource _loopStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private WriteAheadLog _wal = null!;
+    private SnapshotFiles _snapshots = null!;
+    private PeerTransport _transport = null!;
+    private RaftNode _raft = null!;
+    private StoreStateMachine _store = null!;
+    private Timer? _ticker;
+    private long _nextRequestId;
+    private long _nowTicks;
+    private ulong _appliedIndex;
+    private ulong _appliedTerm;
+    private ulong _snapshotIndex;
+    private ulong _leader;
+    private RaftRole _role;
+    private volatile bool _stopping;
+
+    private StoreMember(StoreMemberOptions options, ILogger logger)
+    {
+        _options = options;
+        _logger = logger;
+        _loop = new Thread(RunLoop) { IsBackground = true, Name = $"raft-loop-{options.Name}" };
+    }
+
+    public StoreMemberOptions Options => _options;
+    public ulong Id => _options.MemberId;
+    public ulong ClusterId => _options.ClusterId;
+    public IPEndPoint PeerEndpoint { get; private set; } = null!;
+
+    /// <summary>Leader as last seen by the loop (0 = none); safe to read from any thread.</summary>
+    public ulong Leader => Volatile.Read(ref _leader);
+
+    public bool IsLeader => Leader == Id;
+
+    /// <summary>Recovers from the data dir (snapshot + WAL) or bootstraps, starts the peer listener,
+    /// the loop and the ticker. Throws <see cref="WalCorruptException"/> on a damaged WAL.</summary>
+    public static StoreMember Start(StoreMemberOptions options, ILoggerFactory loggers)
+    {
+        var member = new StoreMember(options, loggers.CreateLogger("Trireme.Store"));
+        member.Recover();
+        member._transport = new PeerTransport(options.ClusterId, options.MemberId,
+            new PeerTransportOptions { Tls = options.PeerTls }, member.OnFrame, member.OnUnreachable,
+            loggers.CreateLogger("Trireme.Store.Transport"));
+        member.PeerEndpoint = member._transport.Listen(options.PeerListen);
+        member.SyncTransportPeers();
+        member._loop.Start();
+        member._ticker = new Timer(_ => member.Post(member.OnTick), null, options.HeartbeatMilliseconds, options.HeartbeatMilliseconds);
+        return member;
+    }
+
+    private void Recover()
+    {
+        var memberDir = Path.Combine(_options.DataDir, "member");
+        _snapshots = new SnapshotFiles(Path.Combine(memberDir, "snap"));
+        var notes = new List<string>();
+        var snapshot = _snapshots.LoadNewest(notes);
+        _wal = WriteAheadLog.Open(Path.Combine(memberDir, "wal"), new WalOptions(), out var recovered);
+        foreach (var note in notes.Concat(recovered.Notes))
+        {
+            LogRecoveryNote(_logger, note);
+        }
+
+        _store = new StoreStateMachine(new StoreOptions
+        {
+            QuotaBytes = _options.QuotaBytes,
+            TicksPerSecond = Math.Max(1, 1000 / _options.HeartbeatMilliseconds),
+            MinLeaseTtlSeconds = StoreOptions.MinLeaseTtlSecondsFor(_options.ElectionTicks, _options.HeartbeatMilliseconds),
+        });
+        foreach (var m in _options.InitialMembers)
+        {
+            _members[MemberIdentity.MemberId(m.PeerUrls, _options.ClusterToken)] = m with
+            {
+                Id = MemberIdentity.MemberId(m.PeerUrls, _options.ClusterToken),
+            };
+        }
+
+        var config = new RaftConfig
+        {
+            Id = Id,
+            ElectionTicks = _options.ElectionTicks,
+            HeartbeatTicks = 1,
+        };
+        var random = new Random(unchecked((int)Id ^ Environment.ProcessId));
+        var fresh = snapshot is null && recovered.Entries.Count == 0 && recovered.HardState.IsEmpty;
+        if (fresh && _options.NewCluster)
+        {
+            var voters = _members.Keys.Order().ToArray();
+            _raft = RaftNode.Bootstrap(config, new ConfState(voters, []), random);
+            return;
+        }
+
+        Snapshot? raftSnapshot = null;
+        if (snapshot is not null)
+        {
+            RestoreStateMachine(snapshot.Data.Span);
+            _appliedIndex = _snapshotIndex = snapshot.Index;
+            _appliedTerm = snapshot.Term;
+            raftSnapshot = new Snapshot(new SnapshotMetadata(snapshot.Index, snapshot.Term,
+                new ConfState(snapshot.Voters, snapshot.Learners)), snapshot.Data);
+        }
+
+        var hs = recovered.HardState;
+        var entries = recovered.Entries.Where(e => e.Index > _snapshotIndex)
+            .Select(e => new Entry(e.Term, e.Index, (EntryType)e.Type, e.Data)).ToList();
+        var hardState = new HardState(hs.Term, hs.Vote, Math.Max(hs.Commit, _snapshotIndex));
+        _raft = RaftNode.Restart(config, new RaftPersistedState(hardState, raftSnapshot, entries), random);
+        LogRecovered(_logger, _options.Name, _snapshotIndex, entries.Count, hs.Term, hs.Commit);
+    }
+
+    /// <summary>Snapshot payload: <c>[u32 members JSON length][members JSON][store snapshot]</c>.</summary>
+    private byte[] EncodeSnapshot()
+    {
+        var members = MemberIdentity.Encode(_members.Values.OrderBy(m => m.Id).ToList());
+        var store = _store.Snapshot();
+        var bytes = new byte[4 + members.Length + store.Length];
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes, (uint)members.Length);
+        members.CopyTo(bytes, 4);
+        store.CopyTo(bytes, 4 + members.Length);
+        return bytes;
+    }
+
+    private void RestoreStateMachine(ReadOnlySpan<byte> data)
+    {
+        var length = (int)BinaryPrimitives.ReadUInt32LittleEndian(data);
+        var members = MemberIdentity.DecodeList(data.Slice(4, length));
+        _members.Clear();
+        foreach (var m in members)
+        {
+            _members[m.Id] = m;
+        }
+
+        _store.RestoreSnapshot(data[(4 + length)..]);
+        if (_role == RaftRole.Leader)
+        {
+            _store.Leases.Promote(_nowTicks, _options.ElectionTicks);
+        }
+    }
+
+    /// <summary>Points the transport at every other member's first peer URL.</summary>
+    private void SyncTransportPeers()
+    {
+        foreach (var m in _members.Values)
+        {
+            if (m.Id != Id && m.PeerUrls.Count > 0 && TryEndpoint(m.PeerUrls[0], out var endpoint))
+            {
+                _transport.SetPeer(m.Id, endpoint);
+            }
+        }
+    }
+
+    internal static bool TryEndpoint(string url, out IPEndPoint endpoint)
+    {
+        endpoint = null!;
+        if (!Uri.TryCreate(url, UriKind.Absolute, out var uri))
+        {
+            return false;
+        }
+
+        var host = uri.Host == "localhost" ? IPAddress.Loopback : IPAddress.TryParse(uri.Host, out var ip) ? ip : null;
+        if (host is null)
+        {
+            var resolved = Dns.GetHostAddresses(uri.Host);
+            if (resolved.Length == 0)
+            {
+                return false;
+            }
+
+            host = resolved[0];
+        }
+
+        endpoint = new IPEndPoint(host, uri.Port);
+        return true;
+    }
+
+    private void OnFrame(ulong from, byte[] frame)
+    {
+        if (RaftWireCodec.TryDecode(frame, out var message) && message.From == from)
+        {
+            Post(() => _raft.Step(message));
+        }
+        else
+        {
+            LogBadFrame(_logger, from, frame.Length);
+        }
+    }
+
+    private void OnUnreachable(ulong peer) => Post(() => _raft.ReportUnreachable(peer));
+
+    /// <summary>Queues work for the loop thread; false when the inbox is full or the member is stopping.</summary>
+    internal bool Post(Action action) => !_stopping && _inbox.Writer.TryWrite(action);
+
+    /// <summary>Runs <paramref name="read"/> on the loop thread (the only thread that touches the state).</summary>
+    internal Task<T> OnLoopAsync<T>(Func<T> read)
+    {
+        var tcs = new TaskCompletionSource<T>(TaskCreationOptions.RunContinuationsAsynchronously);
+        if (!Post(() =>
+            {
+                try
+                {
+                    tcs.TrySetResult(read());
+                }
+#pragma warning disable CA1031 // the exception travels to the caller's task
+                catch (Exception e)
+#pragma warning restore CA1031
+                {
+                    tcs.TrySetException(e);
+                }
+            }))
+        {
+            tcs.TrySetException(Trireme.Store.Api.EtcdErrors.TooManyRequests.ToException());
+        }
+
+        return tcs.Task;
+    }
+
+    private ulong NextRequestId() => (ulong)Interlocked.Increment(ref _nextRequestId);
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_ticker is not null)
+        {
+            await _ticker.DisposeAsync().ConfigureAwait(false);
+        }
+
+        _stopping = true;
+        _inbox.Writer.TryComplete();
+        await _loopStopped.Task.ConfigureAwait(false);
+        await _transport.DisposeAsync().ConfigureAwait(false);
+        await _wal.DisposeAsync().ConfigureAwait(false);
+        foreach (var pending in _pending.Values)
+        {
+            pending.TrySetException(Trireme.Store.Api.EtcdErrors.Stopped.ToException());
+        }
+
+        FailAllReads(Trireme.Store.Api.EtcdErrors.Stopped);
+        CloseAllWatchStreams();
+    }
+
+    [LoggerMessage(EventId = 3000, Level = LogLevel.Warning, Message = "recovery: {Note}")]
+    private static partial void LogRecoveryNote(ILogger logger, string note);
+
+    [LoggerMessage(EventId = 3001, Level = LogLevel.Information, Message = "member {Name} recovered: snapshot at {SnapshotIndex}, {Entries} log entries, term {Term}, commit {Commit}")]
+    private static partial void LogRecovered(ILogger logger, string name, ulong snapshotIndex, int entries, ulong term, ulong commit);
+
+    [LoggerMessage(EventId = 3002, Level = LogLevel.Warning, Message = "dropped an undecodable or misaddressed {Length}-byte frame from peer {Peer:x}")]
+    private static partial void LogBadFrame(ILogger logger, ulong peer, int length);
+}

@@ -1,0 +1,81 @@
+using System.Runtime.InteropServices;
+
+namespace Trireme.Store.Wal;
+
+/// <summary>
+/// The few durability primitives .NET does not expose: fsync of a directory (so a created, renamed or
+/// deleted file survives power loss) and "fsync failed" handling, which crashes the process: after a
+/// failed fsync the kernel may have dropped the dirty pages, so continuing could acknowledge lost writes.
+/// </summary>
+internal static partial class DurableFiles
+{
+    private const int ReadOnly = 0;
+
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync", SetLastError = true)]
+    private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int Close(int fd);
+
+    /// <summary>fsync the directory itself; a no-op where directories cannot be opened (not Linux).</summary>
+    public static void SyncDirectory(string directory)
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+
+        var fd = Open(directory, ReadOnly);
+        if (fd < 0)
+        {
+            FailFast($"open({directory}) for fsync failed: errno {Marshal.GetLastPInvokeError()}");
+        }
+
+        try
+        {
+            if (Fsync(fd) != 0)
+            {
+                FailFast($"fsync of directory {directory} failed: errno {Marshal.GetLastPInvokeError()}");
+            }
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    /// <summary>Flushes <paramref name="file"/> to stable storage or crashes the process.</summary>
+    public static void SyncFile(FileStream file)
+    {
+        try
+        {
+            file.Flush(flushToDisk: true);
+        }
+        catch (IOException e)
+        {
+            FailFast($"fsync of {file.Name} failed: {e.Message}");
+        }
+    }
+
+    public static void FailFast(string message) =>
+        Environment.FailFast($"trireme store: {message}; the process stops rather than risk acknowledging lost writes");
+
+    /// <summary>Writes <paramref name="contents"/> to <paramref name="path"/> atomically and durably:
+    /// temp file, fsync, rename over, fsync the directory.</summary>
+    public static void WriteAtomically(string path, Action<FileStream> contents)
+    {
+        var directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        var temp = path + ".tmp";
+        using (var file = new FileStream(temp, FileMode.Create, FileAccess.Write, FileShare.None, 1 << 16))
+        {
+            contents(file);
+            SyncFile(file);
+        }
+
+        File.Move(temp, path, overwrite: true);
+        SyncDirectory(directory);
+    }
+}

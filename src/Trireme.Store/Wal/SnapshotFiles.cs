@@ -1,0 +1,165 @@
+using System.Buffers.Binary;
+
+namespace Trireme.Store.Wal;
+
+/// <summary>A state-machine snapshot plus the Raft metadata it was taken at.</summary>
+public sealed record StoredSnapshot(
+    ulong Index, ulong Term, IReadOnlyList<ulong> Voters, IReadOnlyList<ulong> Learners, ReadOnlyMemory<byte> Data);
+
+/// <summary>
+/// Snapshot files in one directory, named <c>{term:x16}-{index:x16}.snap</c>. Format:
+/// <c>"TRISNAP1" [u64 index][u64 term][u32 n][u64 voter]*n [u32 m][u64 learner]*m [u64 len][data][u32 CRC-32C
+/// of everything before]</c>, all little-endian. Written to a temp file, fsynced, renamed over, then the
+/// directory is fsynced, so a crash leaves either the old set or the new file complete. Loading takes the
+/// newest file whose CRC checks; a damaged newer file is skipped (noted) rather than trusted.
+/// </summary>
+public sealed class SnapshotFiles(string directory)
+{
+    private static readonly byte[] _magic = "TRISNAP1"u8.ToArray();
+
+    /// <summary>Older snapshots kept besides the newest, in case the newest turns out unreadable.</summary>
+    public const int RetainedOlderSnapshots = 1;
+
+    public string Directory { get; } = directory;
+
+    public string Save(StoredSnapshot snapshot)
+    {
+        System.IO.Directory.CreateDirectory(Directory);
+        var path = Path.Combine(Directory, $"{snapshot.Term:x16}-{snapshot.Index:x16}.snap");
+        var bytes = Encode(snapshot);
+        DurableFiles.WriteAtomically(path, file => file.Write(bytes));
+        foreach (var old in List().Skip(1 + RetainedOlderSnapshots))
+        {
+            File.Delete(old);
+        }
+
+        return path;
+    }
+
+    /// <summary>Newest first, by index.</summary>
+    public List<string> List()
+    {
+        if (!System.IO.Directory.Exists(Directory))
+        {
+            return [];
+        }
+
+        return System.IO.Directory.EnumerateFiles(Directory, "*.snap")
+            .OrderByDescending(p => IndexOf(p)).ToList();
+    }
+
+    public StoredSnapshot? LoadNewest(List<string> notes)
+    {
+        foreach (var path in List())
+        {
+            if (TryDecode(File.ReadAllBytes(path), out var snapshot))
+            {
+                return snapshot;
+            }
+
+            notes.Add($"snapshot {path} is damaged (CRC or framing); falling back to an older one");
+        }
+
+        return null;
+    }
+
+    private static ulong IndexOf(string path)
+    {
+        var name = Path.GetFileNameWithoutExtension(path);
+        var dash = name.IndexOf('-', StringComparison.Ordinal);
+        return dash > 0 && ulong.TryParse(name.AsSpan(dash + 1), System.Globalization.NumberStyles.HexNumber,
+            null, out var index) ? index : 0;
+    }
+
+    public static byte[] Encode(StoredSnapshot s)
+    {
+        var size = _magic.Length + 16 + 4 + (8 * s.Voters.Count) + 4 + (8 * s.Learners.Count) + 8 + s.Data.Length + 4;
+        var bytes = new byte[size];
+        var span = bytes.AsSpan();
+        _magic.CopyTo(span);
+        var at = _magic.Length;
+        BinaryPrimitives.WriteUInt64LittleEndian(span[at..], s.Index);
+        BinaryPrimitives.WriteUInt64LittleEndian(span[(at + 8)..], s.Term);
+        at += 16;
+        at = WriteIds(span, at, s.Voters);
+        at = WriteIds(span, at, s.Learners);
+        BinaryPrimitives.WriteUInt64LittleEndian(span[at..], (ulong)s.Data.Length);
+        at += 8;
+        s.Data.Span.CopyTo(span[at..]);
+        at += s.Data.Length;
+        BinaryPrimitives.WriteUInt32LittleEndian(span[at..], Crc32C.Compute(span[..at]));
+        return bytes;
+    }
+
+    private static int WriteIds(Span<byte> span, int at, IReadOnlyList<ulong> ids)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(span[at..], (uint)ids.Count);
+        at += 4;
+        foreach (var id in ids)
+        {
+            BinaryPrimitives.WriteUInt64LittleEndian(span[at..], id);
+            at += 8;
+        }
+
+        return at;
+    }
+
+    public static bool TryDecode(ReadOnlySpan<byte> bytes, out StoredSnapshot snapshot)
+    {
+        snapshot = null!;
+        if (bytes.Length < _magic.Length + 16 + 4 + 4 + 8 + 4 || !bytes[.._magic.Length].SequenceEqual(_magic))
+        {
+            return false;
+        }
+
+        var body = bytes[..^4];
+        if (Crc32C.Compute(body) != BinaryPrimitives.ReadUInt32LittleEndian(bytes[^4..]))
+        {
+            return false;
+        }
+
+        var at = _magic.Length;
+        var index = BinaryPrimitives.ReadUInt64LittleEndian(body[at..]);
+        var term = BinaryPrimitives.ReadUInt64LittleEndian(body[(at + 8)..]);
+        at += 16;
+        if (!TryReadIds(body, ref at, out var voters) || !TryReadIds(body, ref at, out var learners) ||
+            body.Length - at < 8)
+        {
+            return false;
+        }
+
+        var length = BinaryPrimitives.ReadUInt64LittleEndian(body[at..]);
+        at += 8;
+        if (length != (ulong)(body.Length - at))
+        {
+            return false;
+        }
+
+        snapshot = new StoredSnapshot(index, term, voters, learners, body[at..].ToArray());
+        return true;
+    }
+
+    private static bool TryReadIds(ReadOnlySpan<byte> body, ref int at, out List<ulong> ids)
+    {
+        ids = [];
+        if (body.Length - at < 4)
+        {
+            return false;
+        }
+
+        var count = BinaryPrimitives.ReadUInt32LittleEndian(body[at..]);
+        at += 4;
+        if (count > (uint)(body.Length - at) / 8)
+        {
+            return false;
+        }
+
+        for (var i = 0; i < count; i++)
+        {
+            ids.Add(BinaryPrimitives.ReadUInt64LittleEndian(body[at..]));
+            at += 8;
+        }
+
+        return true;
+    }
+}

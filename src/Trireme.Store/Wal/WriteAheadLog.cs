@@ -1,0 +1,235 @@
+using System.Threading.Channels;
+
+namespace Trireme.Store.Wal;
+
+/// <summary>
+/// The Raft write-ahead log. Appends are queued; ONE writer thread drains whatever is queued, writes it
+/// and issues ONE fsync for the whole batch, then completes every waiter (group commit). A caller's task
+/// completing means its records are on stable storage. A failed fsync crashes the process.
+/// Thread-safety: any thread may append; segment bookkeeping is owned by the writer thread.
+/// </summary>
+public sealed class WriteAheadLog : IAsyncDisposable
+{
+    private sealed class Write
+    {
+        public required byte[] Bytes { get; init; }
+        public WalHardState? HardState { get; init; }
+        public WalSnapshotMarker? Marker { get; init; }
+        public ulong MaxEntryIndex { get; init; }
+        public ulong ReleaseUpToIndex { get; init; }
+        public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private readonly string _directory;
+    private readonly WalOptions _options;
+    private readonly Channel<Write> _queue;
+    private readonly Thread _writer;
+    private readonly List<WalRecovery.SegmentInfo> _segments;
+    private FileStream _current;
+    private WalHardState _lastHardState;
+    private WalSnapshotMarker _lastMarker;
+
+    private WriteAheadLog(string directory, WalOptions options, List<WalRecovery.SegmentInfo> segments,
+        WalRecoveredState recovered)
+    {
+        _directory = directory;
+        _options = options;
+        _segments = segments;
+        _lastHardState = recovered.HardState;
+        _lastMarker = recovered.Marker;
+        _queue = Channel.CreateBounded<Write>(new BoundedChannelOptions(options.MaxQueuedWrites)
+        {
+            SingleReader = true,
+        });
+        if (_segments.Count == 0)
+        {
+            _current = CreateSegment(1);
+        }
+        else
+        {
+            _current = new FileStream(_segments[^1].Path, FileMode.Open, FileAccess.Write, FileShare.Read, 0);
+            _current.Seek(0, SeekOrigin.End);
+        }
+
+        _writer = new Thread(WriterLoop) { IsBackground = true, Name = "wal-writer" };
+        _writer.Start();
+    }
+
+    /// <summary>Opens (creating if needed) the WAL in <paramref name="directory"/> and recovers it.
+    /// Throws <see cref="WalCorruptException"/> when the log is damaged other than at its tail.</summary>
+    public static WriteAheadLog Open(string directory, WalOptions options, out WalRecoveredState recovered)
+    {
+        Directory.CreateDirectory(directory);
+        var (state, segments) = WalRecovery.Recover(directory);
+        recovered = state;
+        return new WriteAheadLog(directory, options, segments, state);
+    }
+
+    public int SegmentCount => _segments.Count;
+
+    /// <summary>Appends a HardState and/or entries; completes once they are durable.</summary>
+    public Task AppendAsync(WalHardState? hardState, IReadOnlyList<WalEntry> entries)
+    {
+        var payloads = new List<(WalRecordType, byte[])>();
+        foreach (var batch in WalRecord.EncodeEntryBatches(entries))
+        {
+            payloads.Add((WalRecordType.Entries, batch));
+        }
+
+        // HardState after the entries: its commit index may refer to them.
+        if (hardState is { } hs)
+        {
+            payloads.Add((WalRecordType.HardState, WalRecord.EncodeHardState(hs)));
+        }
+
+        var max = entries.Count == 0 ? 0 : entries.Max(e => e.Index);
+        return Enqueue(new Write { Bytes = Frame(payloads), HardState = hardState, MaxEntryIndex = max });
+    }
+
+    /// <summary>Records that a snapshot file at <paramref name="marker"/> is durable.</summary>
+    public Task SaveMarkerAsync(WalSnapshotMarker marker) => Enqueue(new Write
+    {
+        Bytes = Frame([(WalRecordType.SnapshotMarker, WalRecord.EncodeMarker(marker))]),
+        Marker = marker,
+    });
+
+    /// <summary>Deletes closed segments whose entries are all at or below <paramref name="index"/> (covered
+    /// by a durable snapshot). Every segment starts with the HardState and marker current at its creation,
+    /// so dropping older segments loses neither.</summary>
+    public Task ReleaseAsync(ulong index) => Enqueue(new Write { Bytes = [], ReleaseUpToIndex = index });
+
+    private Task Enqueue(Write write)
+    {
+        if (!_queue.Writer.TryWrite(write))
+        {
+            return EnqueueSlow(write);
+        }
+
+        return write.Done.Task;
+    }
+
+    private async Task EnqueueSlow(Write write)
+    {
+        await _queue.Writer.WriteAsync(write).ConfigureAwait(false);
+        await write.Done.Task.ConfigureAwait(false);
+    }
+
+    private static byte[] Frame(IReadOnlyList<(WalRecordType Type, byte[] Payload)> payloads)
+    {
+        var bytes = new byte[payloads.Sum(p => WalRecord.EncodedSize(p.Payload.Length))];
+        var at = 0;
+        foreach (var (type, payload) in payloads)
+        {
+            at += WalRecord.Encode(type, payload, bytes.AsSpan(at));
+        }
+
+        return bytes;
+    }
+
+    private void WriterLoop()
+    {
+        var batch = new List<Write>();
+        var reader = _queue.Reader;
+        while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        {
+            long bytes = 0;
+            while (bytes < _options.MaxBatchBytes && reader.TryRead(out var write))
+            {
+                batch.Add(write);
+                bytes += write.Bytes.Length;
+            }
+
+            WriteBatch(batch);
+            foreach (var write in batch)
+            {
+                write.Done.TrySetResult();
+            }
+
+            batch.Clear();
+        }
+
+        _current.Dispose();
+    }
+
+    private void WriteBatch(List<Write> batch)
+    {
+        var dirty = false;
+        ulong release = 0;
+        foreach (var write in batch)
+        {
+            if (write.Bytes.Length > 0)
+            {
+                if (_current.Length > WalRecovery.SegmentMagic.Length &&
+                    _current.Length + write.Bytes.Length > _options.SegmentBytes)
+                {
+                    RollSegment();
+                }
+
+                _current.Write(write.Bytes);
+                dirty = true;
+                var segment = _segments[^1];
+                segment.MaxEntryIndex = Math.Max(segment.MaxEntryIndex, write.MaxEntryIndex);
+                _lastHardState = write.HardState ?? _lastHardState;
+                _lastMarker = write.Marker ?? _lastMarker;
+            }
+
+            release = Math.Max(release, write.ReleaseUpToIndex);
+        }
+
+        if (dirty)
+        {
+            DurableFiles.SyncFile(_current);
+        }
+
+        if (release > 0)
+        {
+            Release(release);
+        }
+    }
+
+    private void RollSegment()
+    {
+        DurableFiles.SyncFile(_current);
+        _current.Dispose();
+        _current = CreateSegment(_segments[^1].Sequence + 1);
+        var head = new List<(WalRecordType, byte[])>
+        {
+            (WalRecordType.SnapshotMarker, WalRecord.EncodeMarker(_lastMarker)),
+            (WalRecordType.HardState, WalRecord.EncodeHardState(_lastHardState)),
+        };
+        _current.Write(Frame(head));
+    }
+
+    private FileStream CreateSegment(long sequence)
+    {
+        var path = WalRecovery.SegmentPath(_directory, sequence);
+        var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 0);
+        file.Write(WalRecovery.SegmentMagic);
+        DurableFiles.SyncFile(file);
+        DurableFiles.SyncDirectory(_directory);
+        _segments.Add(new WalRecovery.SegmentInfo(path, sequence));
+        return file;
+    }
+
+    private void Release(ulong index)
+    {
+        var deleted = false;
+        while (_segments.Count > 1 && _segments[0].MaxEntryIndex <= index)
+        {
+            File.Delete(_segments[0].Path);
+            _segments.RemoveAt(0);
+            deleted = true;
+        }
+
+        if (deleted)
+        {
+            DurableFiles.SyncDirectory(_directory);
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _queue.Writer.TryComplete();
+        await Task.Run(_writer.Join).ConfigureAwait(false);
+    }
+}

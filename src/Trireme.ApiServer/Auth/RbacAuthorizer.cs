@@ -1,0 +1,125 @@
+using System.Text.Json.Nodes;
+using Trireme.ApiServer.Core;
+
+namespace Trireme.ApiServer.Auth;
+
+/// <summary>What a request asks to do, as the authorizer sees it.</summary>
+public sealed record AuthorizationAttributes(
+    string Verb, string Group, string Resource, string? Subresource, string? Namespace, string? Name, string? Path)
+{
+    public bool IsResource => Path is null;
+}
+
+/// <summary>
+/// The RBAC authorizer: system:masters is always allowed; otherwise a request is allowed when a
+/// ClusterRoleBinding, or a RoleBinding in the request's namespace, grants a rule that covers it.
+/// Roles and bindings come from the watch caches, so a grant takes effect as soon as it is stored.
+/// The denial message is kube-apiserver's, which kubectl prints.
+/// </summary>
+public sealed class RbacAuthorizer(Func<string, IEnumerable<JsonObject>> list, Func<string, string?, string, JsonObject?> get)
+{
+    public bool Allows(UserInfo user, AuthorizationAttributes a)
+    {
+        if (user.IsSuperuser)
+        {
+            return true;
+        }
+
+        foreach (var binding in list("clusterrolebindings"))
+        {
+            if (Binds(binding, user) && RoleAllows(binding, null, a))
+            {
+                return true;
+            }
+        }
+
+        if (a.Namespace is { Length: > 0 } ns)
+        {
+            foreach (var binding in list("rolebindings").Where(b => ObjectFields.Namespace(b) == ns))
+            {
+                if (Binds(binding, user) && RoleAllows(binding, ns, a))
+                {
+                    return true;
+                }
+            }
+        }
+
+        return false;
+    }
+
+    public static string DenialMessage(UserInfo user, AuthorizationAttributes a)
+    {
+        if (!a.IsResource)
+        {
+            return $"forbidden: User \"{user.Name}\" cannot {a.Verb} path \"{a.Path}\"";
+        }
+
+        var resource = a.Subresource is null ? a.Resource : $"{a.Resource}/{a.Subresource}";
+        var qualified = a.Group.Length == 0 ? a.Resource : $"{a.Resource}.{a.Group}";
+        var subject = a.Name is null ? $"{qualified} is forbidden" : $"{qualified} \"{a.Name}\" is forbidden";
+        var scope = a.Namespace is { Length: > 0 } ns ? $"in the namespace \"{ns}\"" : "at the cluster scope";
+        return $"{subject}: User \"{user.Name}\" cannot {a.Verb} resource \"{resource}\" in API group \"{a.Group}\" {scope}";
+    }
+
+    private static bool Binds(JsonObject binding, UserInfo user)
+    {
+        foreach (var subject in ObjectFields.Arr(binding, "subjects") ?? [])
+        {
+            var name = ObjectFields.Str(subject, "name");
+            var matched = ObjectFields.Str(subject, "kind") switch
+            {
+                "User" => name == user.Name,
+                "Group" => name is not null && user.Groups.Contains(name),
+                "ServiceAccount" => user.Name == $"system:serviceaccount:{ObjectFields.Str(subject, "namespace")}:{name}",
+                _ => false,
+            };
+            if (matched)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    private bool RoleAllows(JsonObject binding, string? ns, AuthorizationAttributes a)
+    {
+        var kind = ObjectFields.Str(binding, "roleRef", "kind");
+        var name = ObjectFields.Str(binding, "roleRef", "name") ?? "";
+        var role = kind == "ClusterRole" ? get("clusterroles", null, name) : get("roles", ns, name);
+        return role is not null && (ObjectFields.Arr(role, "rules") ?? []).OfType<JsonObject>().Any(rule => RuleAllows(rule, a));
+    }
+
+    public static bool RuleAllows(JsonObject rule, AuthorizationAttributes a)
+    {
+        if (!Has(rule, "verbs", a.Verb))
+        {
+            return false;
+        }
+
+        if (!a.IsResource)
+        {
+            return (ObjectFields.Arr(rule, "nonResourceURLs") ?? []).Select(n => n?.ToString() ?? "").Any(u =>
+                u == "*" || u == a.Path || (u.EndsWith('*') && a.Path!.StartsWith(u[..^1], StringComparison.Ordinal)));
+        }
+
+        if (!Has(rule, "apiGroups", a.Group))
+        {
+            return false;
+        }
+
+        var combined = a.Subresource is null ? a.Resource : $"{a.Resource}/{a.Subresource}";
+        var resources = (ObjectFields.Arr(rule, "resources") ?? []).Select(n => n?.ToString()).ToList();
+        var resourceOk = resources.Any(r => r == "*" || r == combined || (a.Subresource is not null && r == $"*/{a.Subresource}"));
+        if (!resourceOk)
+        {
+            return false;
+        }
+
+        var names = ObjectFields.Arr(rule, "resourceNames");
+        return names is null || names.Count == 0 || (a.Name is not null && names.Any(n => n?.ToString() == a.Name));
+    }
+
+    private static bool Has(JsonObject rule, string field, string value) =>
+        (ObjectFields.Arr(rule, field) ?? []).Any(n => n?.ToString() is { } s && (s == "*" || s == value));
+}

@@ -1,0 +1,68 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+using Trireme.ApiServer.Core;
+using Trireme.ApiServer.Storage;
+
+namespace Trireme.ApiServer;
+
+/// <summary>
+/// Kubernetes object semantics over the key-value store: keys by kube-apiserver's layout,
+/// resourceVersion = mod revision, create as create-if-absent, update as compare-mod-revision.
+/// Converts store outcomes into the API's errors (404, 409).
+/// </summary>
+public sealed class ResourceStore(IKeyValueStore store)
+{
+    public IKeyValueStore Store { get; } = store;
+
+    public async Task<(JsonObject Object, long ModRevision)?> GetAsync(ResourceInfo r, string? ns, string name, CancellationToken ct)
+    {
+        var kv = await Store.GetAsync(r.Key(ns, name), ct).ConfigureAwait(false);
+        return kv is null ? null : (ObjectCodec.Decode(kv), kv.ModRevision);
+    }
+
+    public async Task<(JsonObject Object, long ModRevision)> MustGetAsync(ResourceInfo r, string? ns, string name, CancellationToken ct) =>
+        await GetAsync(r, ns, name, ct).ConfigureAwait(false) ?? throw ApiException.NotFound(r, name);
+
+    public async Task<JsonObject> CreateAsync(ResourceInfo r, JsonObject obj, CancellationToken ct)
+    {
+        var name = ObjectFields.Name(obj);
+        var result = await Store.CreateAsync(r.Key(ObjectFields.Namespace(obj), name), ObjectCodec.Encode(obj), ct).ConfigureAwait(false);
+        if (result.Outcome == WriteOutcome.AlreadyExists)
+        {
+            throw ApiException.AlreadyExists(r, name);
+        }
+
+        return WithVersion(obj, result.Revision);
+    }
+
+    public async Task<JsonObject> UpdateAsync(ResourceInfo r, JsonObject obj, long expectedModRevision, CancellationToken ct)
+    {
+        var name = ObjectFields.Name(obj);
+        var result = await Store.UpdateAsync(r.Key(ObjectFields.Namespace(obj), name), ObjectCodec.Encode(obj), expectedModRevision, ct)
+            .ConfigureAwait(false);
+        return result.Outcome switch
+        {
+            WriteOutcome.Succeeded => WithVersion(obj, result.Revision),
+            WriteOutcome.NotFound => throw ApiException.NotFound(r, name),
+            _ => throw ApiException.Conflict(r, name),
+        };
+    }
+
+    public async Task<long> DeleteAsync(ResourceInfo r, string? ns, string name, long expectedModRevision, CancellationToken ct)
+    {
+        var result = await Store.DeleteAsync(r.Key(ns, name), expectedModRevision, ct).ConfigureAwait(false);
+        return result.Outcome switch
+        {
+            WriteOutcome.Succeeded => result.Revision,
+            WriteOutcome.NotFound => throw ApiException.NotFound(r, name),
+            _ => throw ApiException.Conflict(r, name),
+        };
+    }
+
+    private static JsonObject WithVersion(JsonObject obj, long revision)
+    {
+        var copy = obj.DeepClone().AsObject();
+        ObjectFields.Metadata(copy)["resourceVersion"] = revision.ToString(CultureInfo.InvariantCulture);
+        return copy;
+    }
+}

@@ -1,0 +1,188 @@
+#!/usr/bin/env bash
+# VRRP failover time, Trireme vs keepalived 2.2.7 at equal settings, measured from a client namespace.
+#
+# Run it (root, under the machine-wide bench lock):
+#   flock /tmp/trireme-bench.lock bench/vrrp/failover.sh
+# Knobs (environment):
+#   RUNS=3                      runs per (implementation, config, scenario); RUNS=20 for the issue's table
+#   CONFIGS="v2 v3"             v2: advert_int 1 s with auth_pass; v3: advert_int 0.1 s
+#   SCENARIOS="crash graceful"  crash: kill -9 the master; graceful: SIGTERM (priority 0 advert)
+#   IMPLS="keepalived trireme"  MODE=unicast|multicast (default unicast, like anchors.md's table)
+#   PRIOS="150 100 100"         r1 r2 r3; equal backups make dual masters possible, as in anchors.md
+#   PROBE_MS=10                 client probe interval
+#   OBSERVE_MS=6000             how long the client keeps probing after the first answer (longer than
+#                               keepalived's 5 s garp_master_delay, so a dual-master stall is seen whole)
+#
+# Bed: namespaces trvb-<random>-{br,r1,r2,r3,c}, addresses 10.77.1.0/24 only inside them. Each router
+# namespace runs a tiny TCP server (probe.py serve) answering its name; the client's probe connects to
+# the VIP every PROBE_MS and reports the time from the kill until a node other than the old master
+# answers ("answer") and until the client is steadily served by the final master ("settled": a stall on
+# the MAC of a dual master's loser counts here). Everything started is stopped by PID and every namespace is deleted on exit.
+# Output: "# ..." progress on stderr, then "=== vrrp failover results ===" and metric=value lines.
+set -uo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+RUNS=${RUNS:-3}
+CONFIGS=${CONFIGS:-"v2 v3"}
+SCENARIOS=${SCENARIOS:-"crash graceful"}
+IMPLS=${IMPLS:-"keepalived trireme"}
+MODE=${MODE:-unicast}
+PRIOS=(${PRIOS:-150 100 100})
+PROBE_MS=${PROBE_MS:-10}
+OBSERVE_MS=${OBSERVE_MS:-6000}
+VIP=10.77.1.100
+PYTHON=/usr/bin/python3
+
+[ "$(id -u)" = 0 ] || { echo "failover.sh needs root" >&2; exit 1; }
+TRIREME_DLL=${TRIREME_DLL:-$repo/src/Trireme.Cli/bin/Release/net10.0/trireme.dll}
+if [ ! -f "$TRIREME_DLL" ]; then
+  echo "# building trireme (Release)" >&2
+  dotnet build "$repo/src/Trireme.Cli" -c Release -nologo -clp:ErrorsOnly >&2 || exit 1
+fi
+
+id=$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')
+P=trvb-$id
+work=$(mktemp -d /tmp/trvb-XXXXXX)
+namespaces=()
+pids=()
+
+cleanup() {
+  for pid in "${pids[@]}"; do kill -9 "$pid" 2>/dev/null; done
+  for ns in "${namespaces[@]}"; do ip netns del "$ns" 2>/dev/null; done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM # exit runs the EXIT trap
+
+addns() { ip netns add "$P-$1"; namespaces+=("$P-$1"); ip netns exec "$P-$1" ip link set lo up; }
+addhost() { # role address
+  addns "$1"
+  ip link add "tb$id$1" type veth peer name eth0 netns "$P-$1"
+  ip link set "tb$id$1" netns "$P-br"
+  ip netns exec "$P-br" ip link set "tb$id$1" master br0 up
+  ip netns exec "$P-$1" ip addr add "$2/24" dev eth0
+  ip netns exec "$P-$1" ip link set eth0 up
+}
+
+addns br
+ip netns exec "$P-br" ip link add br0 type bridge
+ip netns exec "$P-br" ip link set br0 up
+for i in 1 2 3; do addhost "r$i" "10.77.1.1$i"; done
+addhost c 10.77.1.9
+for i in 1 2 3; do
+  ip netns exec "$P-r$i" "$PYTHON" "$here/probe.py" serve "r$i" 7000 & pids+=($!); disown
+done
+echo "# bed $P ready; loadavg $(cut -d' ' -f1-3 /proc/loadavg)" >&2
+
+peers_of() { for j in 1 2 3; do [ "$j" != "$1" ] && echo "10.77.1.1$j"; done; }
+
+trireme_conf() { # i cfg
+  local i=$1 cfg=$2 f=$work/t$i.yaml
+  {
+    echo "name: vi$i"; echo "interface: eth0"; echo "virtualRouterId: 51"; echo "priority: ${PRIOS[$((i-1))]}"
+    echo "virtualIps: [$VIP/24]"
+    if [ "$cfg" = v2 ]; then echo "version: 2"; echo "advertInterval: 1"; echo "authPass: secret12"
+    else echo "version: 3"; echo "advertInterval: 0.1"; fi
+    if [ "$MODE" = unicast ]; then echo "sourceIp: 10.77.1.1$i"; echo "unicastPeers: [$(peers_of "$i" | paste -sd, -)]"; fi
+  } > "$f"
+  echo "$f"
+}
+
+keepalived_conf() { # i cfg
+  local i=$1 cfg=$2 f=$work/k$i.conf
+  {
+    echo "global_defs { router_id k$i }"
+    echo "vrrp_instance VI_1 {"
+    echo "  state BACKUP"; echo "  interface eth0"; echo "  virtual_router_id 51"; echo "  priority ${PRIOS[$((i-1))]}"
+    # keepalived's parser wants one keyword per line: "{ auth_type PASS auth_pass x }" on one line
+    # silently loses the password.
+    if [ "$cfg" = v2 ]; then echo "  version 2"; echo "  advert_int 1"; printf '  authentication {\n    auth_type PASS\n    auth_pass secret12\n  }\n'
+    else echo "  version 3"; echo "  advert_int 0.1"; fi
+    if [ "$MODE" = unicast ]; then echo "  unicast_src_ip 10.77.1.1$i"; echo "  unicast_peer {"; peers_of "$i" | sed 's/^/    /'; echo "  }"; fi
+    printf '  virtual_ipaddress {\n    %s/24 dev eth0\n  }\n' "$VIP"
+    echo "}"
+  } > "$f"
+  echo "$f"
+}
+
+declare -A router_pid
+seq=0
+start_router() { # impl i cfg
+  local impl=$1 i=$2 cfg=$3 log=$work/$1-r$2.log
+  seq=$((seq + 1)) # fresh pid files per start: keepalived refuses to start if an old file names a live PID
+  if [ "$impl" = trireme ]; then
+    ip netns exec "$P-r$i" dotnet "$TRIREME_DLL" vip --config "$(trireme_conf "$i" "$cfg")" > "$log" 2>&1 &
+  else
+    ip netns exec "$P-r$i" keepalived --dont-fork --log-console --vrrp --use-file "$(keepalived_conf "$i" "$cfg")" \
+      --pid "$work/k$i.$seq.pid" --vrrp_pid "$work/k$i.$seq.vrrp.pid" --checkers_pid "$work/k$i.$seq.chk.pid" > "$log" 2>&1 &
+  fi
+  router_pid[$i]=$!
+  pids+=($!)
+  disown # no job notices when we kill it; stop_routers polls instead of wait
+}
+
+# A real crash for keepalived too: it forks a VRRP child whose parent-death signal is SIGTERM, and a
+# SIGTERM'd child says goodbye with priority 0 — a graceful stop, not a crash. So: stop the parent (no
+# respawn), SIGKILL the children, then SIGKILL the parent.
+crash() { kill -STOP "$1" 2>/dev/null; kill -9 $(pgrep -P "$1") 2>/dev/null; kill -9 "$1" 2>/dev/null; }
+export -f crash
+
+stop_routers() {
+  for i in 1 2 3; do crash "${router_pid[$i]}"; done
+  for i in 1 2 3; do
+    for _ in $(seq 100); do kill -0 "${router_pid[$i]}" 2>/dev/null || break; sleep 0.05; done
+    ip netns exec "$P-r$i" ip addr del "$VIP/24" dev eth0 2>/dev/null
+  done
+}
+
+holds_vip() { ip netns exec "$P-r$1" ip -4 -o addr show dev eth0 | grep -q " $VIP/"; }
+
+wait_master() { # deadline 30 s
+  for _ in $(seq 600); do holds_vip 1 && ! holds_vip 2 && ! holds_vip 3 && return 0; sleep 0.05; done
+  return 1
+}
+
+masters_after_kill() { # impl: how many of r2, r3 became master
+  local n=0 pattern="Backup -> Master"
+  [ "$1" = keepalived ] && pattern="Entering MASTER STATE"
+  for i in 2 3; do grep -q "$pattern" "$work/$1-r$i.log" && n=$((n + 1)); done
+  echo $n
+}
+
+declare -A results settles dual
+for cfg in $CONFIGS; do
+  for scenario in $SCENARIOS; do
+    for impl in $IMPLS; do
+      key="$impl.$cfg.$scenario"; results[$key]=""; settles[$key]=""; dual[$key]=0
+      for run in $(seq "$RUNS"); do
+        for i in 1 2 3; do start_router "$impl" "$i" "$cfg"; [ "$i" = 1 ] && sleep 0.3; done
+        if ! wait_master; then echo "# $key run $run: r1 never became sole master" >&2; stop_routers; continue; fi
+        sleep "$([ "$cfg" = v2 ] && echo 2 || echo 1)"   # backups settle
+        ip netns exec "$P-c" busybox ping -c1 -W1 "$VIP" > /dev/null 2>&1   # the client has a neighbour entry
+        if [ "$scenario" = crash ]; then kill_cmd=(bash -c "crash ${router_pid[1]}"); else kill_cmd=(kill -TERM "${router_pid[1]}"); fi
+        out=$(ip netns exec "$P-c" "$PYTHON" "$here/probe.py" probe "$VIP" 7000 r1 "$PROBE_MS" 20000 "$OBSERVE_MS" -- "${kill_cmd[@]}")
+        ms=$(echo "$out" | sed -n 's/.*answer_ms=\([0-9]*\).*/\1/p')
+        settled=$(echo "$out" | sed -n 's/.*settled_ms=\([0-9]*\).*/\1/p')
+        sleep 0.3
+        d=$(masters_after_kill "$impl")
+        [ "$d" -ge 2 ] && dual[$key]=$((dual[$key] + 1))
+        echo "# $key run $run: $out masters_after=$d" >&2
+        [ -n "$ms" ] && results[$key]="${results[$key]} $ms"
+        [ -n "$settled" ] && settles[$key]="${settles[$key]} $settled"
+        stop_routers
+      done
+    done
+  done
+done
+
+stats() { # values... -> n min median max
+  printf '%s\n' "$@" | sort -n | awk '{v[NR]=$1} END {if (NR==0) {print "0 - - -"; exit} m=(NR%2)?v[(NR+1)/2]:int((v[NR/2]+v[NR/2+1])/2); print NR, v[1], m, v[NR]}'
+}
+
+echo "=== vrrp failover results ==="
+echo "mode=$MODE runs=$RUNS prios=${PRIOS[*]} probe_ms=$PROBE_MS loadavg=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' '/')"
+for key in "${!results[@]}"; do
+  read -r n min med max <<< "$(stats ${results[$key]})"
+  read -r sn smin smed smax <<< "$(stats ${settles[$key]})"
+  echo "$key n=$n answer_min_ms=$min answer_median_ms=$med answer_max_ms=$max settled_median_ms=$smed settled_max_ms=$smax dual_master_runs=${dual[$key]} answer_all=$(echo ${results[$key]} | tr ' ' ',') settled_all=$(echo ${settles[$key]} | tr ' ' ',')"
+done | sort

@@ -1,0 +1,59 @@
+using Trireme.Vrrp.Core;
+
+namespace Trireme.Vrrp;
+
+/// <summary>Where the VIP lives while this instance is master.</summary>
+public interface IVipHolder : IDisposable
+{
+    void Add(Ipv4 address, int prefixLength);
+
+    void Remove(Ipv4 address, int prefixLength);
+
+    /// <summary>One gratuitous ARP per address; a no-op where there is no link layer.</summary>
+    void Announce(Ipv4 address);
+}
+
+/// <summary>A real NIC: netlink for the address, AF_PACKET for the gratuitous ARP.</summary>
+public sealed class KernelVipHolder(string interfaceName) : IVipHolder
+{
+    private readonly (int Index, byte[] Mac) _link = LinuxNative.ReadInterface(interfaceName);
+    private readonly NetlinkAddresses _netlink = new();
+    private GratuitousArp? _arp;
+
+    public int InterfaceIndex => _link.Index;
+
+    public void Add(Ipv4 address, int prefixLength) => _netlink.Add(_link.Index, address, prefixLength);
+
+    public void Remove(Ipv4 address, int prefixLength) => _netlink.Remove(_link.Index, address, prefixLength);
+
+    public void Announce(Ipv4 address) => (_arp ??= new GratuitousArp(_link.Index, _link.Mac)).Send(address);
+
+    public void Dispose()
+    {
+        _netlink.Dispose();
+        _arp?.Dispose();
+    }
+}
+
+/// <summary>
+/// Dev mode: every 127.x address is already local, so "holding" the VIP is a fact other roles learn
+/// from <see cref="VrrpInstance.VipChanged"/> — the balancer binds its frontend there only while master.
+/// </summary>
+public sealed class LoopbackVipHolder : IVipHolder
+{
+    public void Add(Ipv4 address, int prefixLength)
+    {
+    }
+
+    public void Remove(Ipv4 address, int prefixLength)
+    {
+    }
+
+    public void Announce(Ipv4 address)
+    {
+    }
+
+    public void Dispose()
+    {
+    }
+}

@@ -1,0 +1,419 @@
+using System.Diagnostics;
+using System.Net.NetworkInformation;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Logging.Abstractions;
+using Trireme.Vrrp.Core;
+
+namespace Trireme.Vrrp;
+
+/// <summary>
+/// The hosted VIP role: owns the transport, the VIP holder, the checks and the clock, and drives one
+/// <see cref="VrrpRouter"/>. Everything that touches the router happens on the single loop in
+/// <see cref="RunAsync"/>; the receive thread, check loops and interface monitor only post inputs to a
+/// bounded channel. Cancelling RunAsync is the graceful stop: the master sends priority 0 and removes
+/// its VIPs before RunAsync returns.
+/// </summary>
+public sealed partial class VrrpInstance : IDisposable
+{
+    /// <summary>Inputs waiting for the loop. Adverts arrive at most a few per interval per peer; 1024 only
+    /// fills if the loop is stuck, and then dropping new packets is what VRRP tolerates best.</summary>
+    private const int MaxQueuedInputs = 1024;
+    private const int ReceiveBufferBytes = 2048;
+    private static readonly TimeSpan InterfacePollInterval = TimeSpan.FromMilliseconds(100);
+
+    private readonly VrrpConfig _config;
+    private readonly ILogger _logger;
+    private readonly IVrrpTransport _transport;
+    private readonly IVipHolder _holder;
+    private readonly IVrrpCheck[] _checks;
+    private readonly Channel<Input> _inputs = Channel.CreateBounded<Input>(new BoundedChannelOptions(MaxQueuedInputs)
+    {
+        SingleReader = true,
+        FullMode = BoundedChannelFullMode.DropWrite,
+    });
+    private readonly long _startTimestamp = Stopwatch.GetTimestamp();
+    private readonly byte[] _sendBuffer = new byte[VrrpPacketCodec.MaxPacketBytes];
+    private readonly VrrpReceiveFilter _filter;
+    private readonly Ipv4[] _targets;
+    private readonly object _stateLock = new();
+    private VrrpState _state = VrrpState.Initialize;
+
+    public VrrpInstance(VrrpConfig config, ILogger? logger = null, IVrrpTransport? transport = null, IVipHolder? holder = null)
+    {
+        _config = config;
+        _logger = logger ?? NullLogger.Instance;
+        PrimaryAddress = config.SourceIp ?? FindPrimaryAddress(config);
+        Router = new VrrpRouter(config.ToRouterOptions(PrimaryAddress));
+        _filter = new VrrpReceiveFilter(config.Version, config.VirtualRouterId, Router.Options.AuthType,
+            Router.Options.AuthData, config.AdvertIntervalTicks);
+        _targets = config.UnicastPeers.Count > 0 ? [.. config.UnicastPeers] : [VrrpPacketCodec.MulticastGroup];
+        if (config.Mode == VrrpMode.Loopback)
+        {
+            _transport = transport ?? new LoopbackVrrpTransport(PrimaryAddress, config.LoopbackPort);
+            _holder = holder ?? new LoopbackVipHolder();
+        }
+        else
+        {
+            var kernel = holder as KernelVipHolder ?? new KernelVipHolder(config.Interface);
+            _holder = holder ?? kernel;
+            _transport = transport ?? new RawVrrpTransport(config.Interface, kernel.InterfaceIndex, config.UnicastPeers.Count == 0);
+        }
+
+        _checks = config.Track.Select(CreateCheck).ToArray();
+    }
+
+    /// <summary>Raised on the loop thread after each state change (after VIPs moved and adverts went out).</summary>
+    public event Action<VrrpTransition>? StateChanged;
+
+    /// <summary>Raised with true when this node starts holding the VIPs, false when it stops. In loopback
+    /// mode this is how the balancer knows to bind (or close) its frontend on the VIP.</summary>
+    public event Action<IReadOnlyList<Ipv4>, bool>? VipChanged;
+
+    public Ipv4 PrimaryAddress { get; }
+
+    public VrrpRejectCounters Rejects { get; } = new();
+
+    public long DroppedInputs { get; private set; }
+
+    internal VrrpRouter Router { get; }
+
+    public VrrpState State
+    {
+        get
+        {
+            lock (_stateLock)
+            {
+                return _state;
+            }
+        }
+    }
+
+    private long NowTicks => (Stopwatch.GetTimestamp() - _startTimestamp) * VrrpTicks.PerSecond / Stopwatch.Frequency;
+
+    public async Task RunAsync(CancellationToken cancellationToken)
+    {
+        LogStarting(_logger, _config.Name, _config.Mode, PrimaryAddress, _config.VirtualRouterId, Router.Options.Priority, (int)_config.Version);
+        RemoveStaleVips();
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        var receiver = new Thread(ReceiveLoop) { IsBackground = true, Name = $"vrrp-rx-{_config.Name}" };
+        receiver.Start();
+        var background = _checks.Select((c, i) => CheckLoopAsync(i, c, stop.Token)).ToList();
+        if (_config.Mode == VrrpMode.Kernel)
+        {
+            background.Add(InterfaceMonitorAsync(stop.Token));
+        }
+
+        Router.SetInterfaceUp(NowTicks, _config.Mode == VrrpMode.Loopback || LinuxNative.IsInterfaceUp(_config.Interface));
+        Router.Start(NowTicks);
+        Perform(Router.TakeReady());
+        try
+        {
+            await LoopAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Router.Shutdown(NowTicks);
+            Perform(Router.TakeReady());
+            await stop.CancelAsync().ConfigureAwait(false);
+            _transport.Dispose(); // unblocks the receive thread
+            try
+            {
+                await Task.WhenAll(background).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+
+            LogStopped(_logger, _config.Name);
+        }
+    }
+
+    private async Task LoopAsync(CancellationToken cancellationToken)
+    {
+        var reader = _inputs.Reader;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var waitTicks = Math.Clamp(Router.NextDeadlineTick - NowTicks, 0, VrrpTicks.PerSecond);
+            if (waitTicks > 0 && !reader.TryPeek(out _))
+            {
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                wait.CancelAfter(TimeSpan.FromMilliseconds(waitTicks));
+                try
+                {
+                    await reader.WaitToReadAsync(wait.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                }
+            }
+
+            while (reader.TryRead(out var input))
+            {
+                Handle(input);
+            }
+
+            Router.Tick(NowTicks);
+            Perform(Router.TakeReady());
+        }
+    }
+
+    private void Handle(Input input)
+    {
+        switch (input.Kind)
+        {
+            case InputKind.Packet:
+                var reason = VrrpPacketCodec.TryDecode(input.Packet, _filter, out var advert);
+                if (reason == VrrpRejectReason.None && advert.Source == PrimaryAddress)
+                {
+                    reason = VrrpRejectReason.OwnPacket;
+                }
+
+                if (reason != VrrpRejectReason.None)
+                {
+                    Rejects.Add(reason);
+                    if (reason != VrrpRejectReason.OtherVirtualRouterId && reason != VrrpRejectReason.OwnPacket)
+                    {
+                        LogRejected(_logger, _config.Name, reason);
+                    }
+
+                    return;
+                }
+
+                Router.Step(NowTicks, advert);
+                break;
+            case InputKind.Check:
+                Router.RecordCheck(NowTicks, input.Check, input.Succeeded);
+                break;
+            case InputKind.Interface:
+                LogInterface(_logger, _config.Name, _config.Interface, input.Succeeded);
+                Router.SetInterfaceUp(NowTicks, input.Succeeded);
+                break;
+        }
+    }
+
+    private void Perform(VrrpReady ready)
+    {
+        if (ready.IsEmpty)
+        {
+            return;
+        }
+
+        foreach (var address in ready.RemoveAddresses)
+        {
+            Try(() => _holder.Remove(address, PrefixOf(address)), "remove VIP");
+        }
+
+        foreach (var address in ready.AddAddresses)
+        {
+            Try(() => _holder.Add(address, PrefixOf(address)), "add VIP");
+        }
+
+        for (var round = 0; round < ready.GarpRounds; round++)
+        {
+            foreach (var (address, _) in _config.VirtualIps)
+            {
+                Try(() => _holder.Announce(address), "gratuitous ARP");
+            }
+        }
+
+        foreach (var advert in ready.Adverts)
+        {
+            SendAdvert(advert.Priority);
+        }
+
+        if (ready.RemoveAddresses.Count > 0)
+        {
+            VipChanged?.Invoke(ready.RemoveAddresses, false);
+        }
+
+        if (ready.AddAddresses.Count > 0)
+        {
+            VipChanged?.Invoke(ready.AddAddresses, true);
+        }
+
+        foreach (var transition in ready.Transitions)
+        {
+            lock (_stateLock)
+            {
+                _state = transition.To;
+            }
+
+            LogTransition(_logger, _config.Name, transition.From, transition.To, transition.Reason, transition.Priority);
+            StateChanged?.Invoke(transition);
+            RunNotify(transition);
+        }
+    }
+
+    private void SendAdvert(byte priority)
+    {
+        var o = Router.Options;
+        foreach (var target in _targets)
+        {
+            var n = VrrpPacketCodec.Encode(_sendBuffer, o.Version, o.VirtualRouterId, priority, o.AdvertIntervalTicks,
+                PrimaryAddress, target, o.VirtualAddresses, o.AuthType, o.AuthData);
+            Try(() => _transport.Send(_sendBuffer.AsSpan(0, n), target), "send advert");
+        }
+    }
+
+    private void ReceiveLoop()
+    {
+        var buffer = new byte[ReceiveBufferBytes];
+        while (true)
+        {
+            var n = _transport.Receive(buffer);
+            if (n <= 0)
+            {
+                return;
+            }
+
+            if (!_inputs.Writer.TryWrite(new Input(InputKind.Packet, buffer[..n], 0, false)))
+            {
+                DroppedInputs++;
+            }
+        }
+    }
+
+    private async Task CheckLoopAsync(int index, IVrrpCheck check, CancellationToken cancellationToken)
+    {
+        var interval = _config.Track[index].Interval;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var ok = await check.RunAsync(cancellationToken).ConfigureAwait(false);
+            _inputs.Writer.TryWrite(new Input(InputKind.Check, [], index, ok));
+            await Task.Delay(interval, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private async Task InterfaceMonitorAsync(CancellationToken cancellationToken)
+    {
+        var up = LinuxNative.IsInterfaceUp(_config.Interface);
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            await Task.Delay(InterfacePollInterval, cancellationToken).ConfigureAwait(false);
+            var now = LinuxNative.IsInterfaceUp(_config.Interface);
+            if (now != up)
+            {
+                up = now;
+                _inputs.Writer.TryWrite(new Input(InputKind.Interface, [], 0, up));
+            }
+        }
+    }
+
+    /// <summary>A VIP left behind by a killed instance would answer ARP from a backup; keepalived also
+    /// starts by removing its VIPs.</summary>
+    private void RemoveStaleVips()
+    {
+        foreach (var (address, prefix) in _config.VirtualIps)
+        {
+            Try(() => _holder.Remove(address, prefix), "remove stale VIP");
+        }
+    }
+
+    /// <summary>keepalived's notify: the command gets INSTANCE, the name, the new state and the priority.</summary>
+    private void RunNotify(VrrpTransition transition)
+    {
+        if (_config.Notify is null)
+        {
+            return;
+        }
+
+        try
+        {
+            var info = new ProcessStartInfo("/bin/sh") { UseShellExecute = false };
+            foreach (var arg in new[] { "-c", _config.Notify + " \"$@\"", "notify", "INSTANCE", _config.Name,
+                         transition.To.ToString().ToUpperInvariant(), transition.Priority.ToString(System.Globalization.CultureInfo.InvariantCulture) })
+            {
+                info.ArgumentList.Add(arg);
+            }
+
+            var process = Process.Start(info);
+            if (process is not null)
+            {
+                _ = process.WaitForExitAsync().ContinueWith(_ => process.Dispose(), TaskScheduler.Default);
+            }
+        }
+        catch (Exception e) when (e is InvalidOperationException or System.ComponentModel.Win32Exception)
+        {
+            LogActionFailed(_logger, _config.Name, "notify", e.Message);
+        }
+    }
+
+    private int PrefixOf(Ipv4 address) => _config.VirtualIps.First(v => v.Address == address).PrefixLength;
+
+    private void Try(Action action, string what)
+    {
+        try
+        {
+            action();
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            LogActionFailed(_logger, _config.Name, what, e.Message);
+        }
+    }
+
+    private IVrrpCheck CreateCheck(VrrpCheckConfig check) => check.Kind switch
+    {
+        VrrpCheckKind.ApiServer => new ApiServerCheck(check.Url!, check.InsecureSkipVerify, check.Timeout),
+        _ => new ScriptCheck(check.Script!, check.Timeout),
+    };
+
+    private static Ipv4 FindPrimaryAddress(VrrpConfig config)
+    {
+        var vips = config.VirtualIps.Select(v => v.Address).ToHashSet();
+        var nic = NetworkInterface.GetAllNetworkInterfaces().FirstOrDefault(n => n.Name == config.Interface)
+            ?? throw new VrrpConfigException("interface", $"{config.Interface} does not exist");
+        foreach (var unicast in nic.GetIPProperties().UnicastAddresses)
+        {
+            if (unicast.Address.AddressFamily == AddressFamily.InterNetwork)
+            {
+                var address = Ipv4.Read(unicast.Address.GetAddressBytes());
+                if (!vips.Contains(address))
+                {
+                    return address;
+                }
+            }
+        }
+
+        throw new VrrpConfigException("sourceIp", $"{config.Interface} has no IPv4 address; set sourceIp");
+    }
+
+    public void Dispose()
+    {
+        _transport.Dispose();
+        _holder.Dispose();
+        foreach (var check in _checks)
+        {
+            check.Dispose();
+        }
+    }
+
+    private enum InputKind
+    {
+        Packet,
+        Check,
+        Interface,
+    }
+
+    private readonly record struct Input(InputKind Kind, byte[] Packet, int Check, bool Succeeded);
+
+    [LoggerMessage(EventId = 6000, Level = LogLevel.Information, Message = "vrrp {Name}: starting ({Mode}) from {Address}, vrid {Vrid}, priority {Priority}, v{Version}")]
+    private static partial void LogStarting(ILogger logger, string name, VrrpMode mode, Ipv4 address, byte vrid, byte priority, int version);
+
+    [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "vrrp {Name}: {From} -> {To} ({Reason}), priority {Priority}")]
+    private static partial void LogTransition(ILogger logger, string name, VrrpState from, VrrpState to, VrrpTransitionReason reason, int priority);
+
+    [LoggerMessage(EventId = 6002, Level = LogLevel.Debug, Message = "vrrp {Name}: dropped packet: {Reason}")]
+    private static partial void LogRejected(ILogger logger, string name, VrrpRejectReason reason);
+
+    [LoggerMessage(EventId = 6003, Level = LogLevel.Warning, Message = "vrrp {Name}: {What} failed: {Error}")]
+    private static partial void LogActionFailed(ILogger logger, string name, string what, string error);
+
+    [LoggerMessage(EventId = 6004, Level = LogLevel.Warning, Message = "vrrp {Name}: interface {Interface} up={Up}")]
+    private static partial void LogInterface(ILogger logger, string name, string @interface, bool up);
+
+    [LoggerMessage(EventId = 6005, Level = LogLevel.Information, Message = "vrrp {Name}: stopped")]
+    private static partial void LogStopped(ILogger logger, string name);
+}

@@ -29,6 +29,9 @@ internal sealed class Progress
     /// <summary>Election timeouts spent in the Snapshot state, to retry a snapshot that went missing.</summary>
     public int SnapshotElectionTimeouts { get; set; }
 
+    /// <summary>The commit index carried by the last Append sent, so a commit advance is not resent needlessly.</summary>
+    public ulong SentCommit { get; set; }
+
     /// <summary>Heard from since the last CheckQuorum round.</summary>
     public bool RecentActive { get; set; }
 
@@ -124,6 +127,7 @@ internal sealed class Progress
         Match = match;
         Next = next;
         RecentActive = false;
+        SentCommit = 0;
     }
 
     private void Reset(ProgressState state)

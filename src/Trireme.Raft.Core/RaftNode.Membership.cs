@@ -97,7 +97,7 @@ public sealed partial class RaftNode
         // The quorum changed: entries may now be committed (a removed node no longer holds them back).
         if (MaybeCommit())
         {
-            BroadcastAppend();
+            _commitBroadcastPending = true;
         }
     }
 

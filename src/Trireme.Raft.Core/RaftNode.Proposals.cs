@@ -36,7 +36,7 @@ public sealed partial class RaftNode
         if (outcome == ProposeOutcome.Accepted)
         {
             MaybeCommit();
-            BroadcastAppend();
+            _appendBroadcastPending = true;
         }
 
         return new ProposeResult(outcome, Id);
@@ -75,7 +75,7 @@ public sealed partial class RaftNode
         if (appended)
         {
             MaybeCommit();
-            BroadcastAppend();
+            _appendBroadcastPending = true;
         }
     }
 

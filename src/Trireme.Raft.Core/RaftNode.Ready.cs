@@ -18,6 +18,8 @@ public sealed partial class RaftNode
     public bool HasReady() =>
         _outstanding is null
         && (_outbox.Count > 0
+            || _appendBroadcastPending
+            || _commitBroadcastPending
             || _readStates.Count > 0
             || CurrentHardState != _persistedHardState
             || _log.Stable < _log.LastIndex
@@ -32,6 +34,7 @@ public sealed partial class RaftNode
             throw new InvalidOperationException("the previous Ready has not been advanced");
         }
 
+        FlushPendingBroadcast();
         var hardState = CurrentHardState;
         var softState = new SoftState(Leader, Role);
         var entries = _log.UnstableEntries();

@@ -9,6 +9,13 @@ namespace Trireme.Raft.Core;
 public sealed partial class RaftNode
 {
     private long _uncommittedBytes;
+
+    /// <summary>
+    /// New entries (or a new commit index) wait to be sent until the host takes the next Ready, so every
+    /// proposal and ack between two Readys travels in one Append per follower instead of one each.
+    /// </summary>
+    private bool _appendBroadcastPending;
+    private bool _commitBroadcastPending;
     private ulong[] _matchScratch = [];
 
     private void StepLeader(Message m)
@@ -165,9 +172,10 @@ public sealed partial class RaftNode
         AdvanceProgressState(pr, m.Index);
         if (MaybeCommit())
         {
-            BroadcastAppend();
+            _commitBroadcastPending = true;
         }
-        else if (wasPaused)
+
+        if (wasPaused)
         {
             SendAppend(m.From, pr, sendIfEmpty: true);
         }
@@ -243,6 +251,24 @@ public sealed partial class RaftNode
         }
     }
 
+    /// <summary>Sends what proposals and commit advances since the last Ready have left pending.</summary>
+    private void FlushPendingBroadcast()
+    {
+        if (Role == RaftRole.Leader && (_appendBroadcastPending || _commitBroadcastPending))
+        {
+            foreach (var (id, pr) in _progress)
+            {
+                if (id != Id)
+                {
+                    SendAppend(id, pr, sendIfEmpty: _commitBroadcastPending && pr.SentCommit < _log.Committed);
+                }
+            }
+        }
+
+        _appendBroadcastPending = false;
+        _commitBroadcastPending = false;
+    }
+
     private void BroadcastAppend()
     {
         foreach (var (id, pr) in _progress)
@@ -303,6 +329,7 @@ public sealed partial class RaftNode
             pr.ProbeSent = true;
         }
 
+        pr.SentCommit = _log.Committed;
         Send(new Message
         {
             Type = MessageType.Append, From = Id, To = to, Term = Term,

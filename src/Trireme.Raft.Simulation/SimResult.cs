@@ -12,6 +12,10 @@ public sealed record SimResult(
     Verdict? Linearizability,
     int HistoryOperations)
 {
+    /// <summary>The clients' history as recorded (call/return in event order; pending ops without a
+    /// return), for re-checking or printing.</summary>
+    public IReadOnlyList<Operation<KvInput, KvOutput>> History { get; init; } = [];
+
     public bool Passed => FailedChecker is null;
 
     /// <summary>The one line a developer pastes to replay this run.</summary>

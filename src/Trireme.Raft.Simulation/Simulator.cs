@@ -244,18 +244,18 @@ public sealed partial class Simulator
             verdict = check.Verdict;
             if (check.Verdict == Verdict.NotLinearizable)
             {
-                return new SimResult(Options, Stats, Checker.Linearizability, check.Explain(), Now, verdict, _history.Count);
+                return new SimResult(Options, Stats, Checker.Linearizability, check.Explain(), Now, verdict, _history.Count) { History = _history };
             }
         }
 
-        return new SimResult(Options, Stats, null, null, Now, verdict, _history.Count);
+        return new SimResult(Options, Stats, null, null, Now, verdict, _history.Count) { History = _history };
     }
 
     private SimResult Failed(Checker checker, string message)
     {
         Stats.HighestTerm = Safety.HighestTerm;
         Stats.CommittedIndex = Safety.CommittedIndex;
-        return new SimResult(Options, Stats, checker, message, Now, null, _history.Count);
+        return new SimResult(Options, Stats, checker, message, Now, null, _history.Count) { History = _history };
     }
 
     // ---- callbacks from nodes and clients ----

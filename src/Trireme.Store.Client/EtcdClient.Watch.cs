@@ -15,6 +15,13 @@ public sealed partial class EtcdClient
         return _watch.Value.WatchAsync(request, cancellationToken);
     }
 
+    /// <summary>
+    /// Sends a WatchProgressRequest on the shared stream: every watcher receives a
+    /// <see cref="WatchUpdateKind.Progress"/> update with the store's current revision.
+    /// </summary>
+    public Task RequestWatchProgressAsync(CancellationToken cancellationToken = default) =>
+        _watch.Value.RequestProgressAsync(cancellationToken);
+
     /// <summary>Watches a key (or, with <paramref name="prefix"/>, every key under it) from <paramref name="startRevision"/> (0: now).</summary>
     public Task<EtcdWatch> WatchAsync(string key, long startRevision = 0, bool prefix = false, bool prevKv = false, bool progressNotify = false, CancellationToken cancellationToken = default)
     {

@@ -125,8 +125,24 @@ public sealed partial class EtcdClient : IDisposable, IAsyncDisposable
         await Task.Delay(TimeSpan.FromMilliseconds(millis * (0.5 + Random.Shared.NextDouble() / 2)), cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>True when the call never reached a member (connect refused, reset): safe to retry any call.</summary>
-    internal static bool IsTransportFailure(GrpcException e) => e.InnerException is not null && !e.Message.StartsWith("etcdserver:", StringComparison.Ordinal);
+    /// <summary>
+    /// True when the request provably never reached a member (the connection could not be made), so
+    /// even a write may be retried elsewhere. A connection that broke after the request was sent is
+    /// ambiguous (the write may have been applied) and is not retried for non-idempotent calls.
+    /// </summary>
+    internal static bool IsTransportFailure(GrpcException e)
+    {
+        for (Exception? inner = e.InnerException; inner is not null; inner = inner.InnerException)
+        {
+            if (inner is HttpRequestException request)
+            {
+                return request.HttpRequestError is HttpRequestError.ConnectionError or HttpRequestError.NameResolutionError or HttpRequestError.SecureConnectionError
+                    || inner.InnerException is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.ConnectionRefused };
+            }
+        }
+
+        return false;
+    }
 
     private int IndexOf(Uri endpoint)
     {

@@ -145,7 +145,9 @@ internal sealed class EtcdWatchStream : IDisposable
 
             throw new GrpcException(StatusCode.Unavailable, "watch stream ended");
         }
-        catch (Exception e) when (e is GrpcException or OperationCanceledException or ObjectDisposedException)
+#pragma warning disable CA1031 // Whatever broke the stream, the remedy is the same: reconnect and resume.
+        catch (Exception e)
+#pragma warning restore CA1031
         {
             await call.DisposeAsync().ConfigureAwait(false);
             lock (_stateLock)
@@ -195,7 +197,9 @@ internal sealed class EtcdWatchStream : IDisposable
                     _createLock.Release();
                 }
             }
-            catch (Exception e) when (e is GrpcException or TimeoutException or OperationCanceledException)
+#pragma warning disable CA1031 // Any failure to resume is handled by ending that stream and trying the next endpoint.
+            catch (Exception)
+#pragma warning restore CA1031
             {
                 if (stop.IsCancellationRequested)
                 {
@@ -223,6 +227,12 @@ internal sealed class EtcdWatchStream : IDisposable
             {
                 return;
             }
+        }
+
+        if (response.WatchId == BroadcastWatchId && response.Events.Count == 0 && !response.Created)
+        {
+            await BroadcastProgressAsync(response.Header?.Revision ?? 0).ConfigureAwait(false);
+            return;
         }
 
         EtcdWatch? watch;
@@ -274,6 +284,39 @@ internal sealed class EtcdWatchStream : IDisposable
             watch.Writer.TryComplete();
         }
     }
+
+    /// <summary>
+    /// Answer to a WatchProgressRequest: etcd 3.4 sends the stream's current revision with watch ID -1
+    /// for every watcher. It does not advance resume revisions: a watcher still replaying history may
+    /// not have reached that revision yet.
+    /// </summary>
+    private async Task BroadcastProgressAsync(long revision)
+    {
+        EtcdWatch[] watches;
+        lock (_stateLock)
+        {
+            watches = [.. _live];
+        }
+
+        foreach (EtcdWatch watch in watches)
+        {
+            if (!watch.Ended && await watch.Writer.WaitToWriteAsync(_client.DisposedToken).ConfigureAwait(false))
+            {
+                watch.Writer.TryWrite(new WatchUpdate(WatchUpdateKind.Progress, [], revision, 0, ""));
+            }
+        }
+    }
+
+    /// <summary>Asks the server for a progress notification on every watcher of the stream.</summary>
+    public async Task RequestProgressAsync(CancellationToken cancellationToken)
+    {
+        DuplexCall<WatchRequest, WatchResponse> call = Volatile.Read(ref _call)
+            ?? throw new GrpcException(StatusCode.Unavailable, "watch stream is not connected");
+        await call.WriteAsync(new WatchRequest { ProgressRequest = new WatchProgressRequest() }, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>etcd's ID for responses that concern every watcher of a stream (clientv3.InvalidWatchID).</summary>
+    private const long BroadcastWatchId = -1;
 
     public void Dispose()
     {

@@ -99,6 +99,21 @@ public sealed class InProcessServerTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_long_stream_may_carry_more_than_kestrels_per_request_body_limit()
+    {
+        // 40 x 1 MiB: over Kestrel's default 30 MB request body cap, which a watch stream would hit.
+        await using var call = Channel.Duplex<BytesValue, Int64Value>("/test.Echo/Drain", Int64Value.Parser);
+        var chunk = new BytesValue { Value = ByteString.CopyFrom(new byte[1024 * 1024]) };
+        for (int i = 0; i < 40; i++)
+        {
+            await call.WriteAsync(chunk);
+        }
+
+        await call.CompleteRequestsAsync();
+        Assert.Equal(40L * 1024 * 1024, (await call.ReadAsync())!.Value);
+    }
+
+    [Fact]
     public async Task Bidi_reads_and_writes_interleave()
     {
         await using var call = Channel.Duplex<StringValue, StringValue>("/test.Echo/Chat", StringValue.Parser);

@@ -68,6 +68,16 @@ internal sealed class TestService
 
             return new Int32Value { Value = sum };
         });
+        server.MapClientStreaming<BytesValue, Int64Value>("/test.Echo/Drain", async (requests, call) =>
+        {
+            long total = 0;
+            await foreach (BytesValue value in requests)
+            {
+                total += value.Value.Length;
+            }
+
+            return new Int64Value { Value = total };
+        });
         server.MapDuplex<StringValue, StringValue>("/test.Echo/Chat", async (requests, responses, call) =>
         {
             try

@@ -16,6 +16,7 @@ internal sealed class StreamingRequestContent : HttpContent
     private readonly TaskCompletionSource _completed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly SemaphoreSlim _writeLock = new(1, 1);
     private readonly int _maxMessageBytes;
+    private volatile bool _aborted;
 
     public StreamingRequestContent(int maxMessageBytes)
     {
@@ -31,6 +32,12 @@ internal sealed class StreamingRequestContent : HttpContent
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
+            if (_aborted)
+            {
+                // The call is being torn down (reset, server gone): a transport condition, not a bug.
+                throw new IOException("the call has ended; its request stream is closed");
+            }
+
             if (_completed.Task.IsCompleted)
             {
                 throw new InvalidOperationException("the request stream is already complete");
@@ -60,7 +67,11 @@ internal sealed class StreamingRequestContent : HttpContent
     }
 
     /// <summary>Ends the body without waiting for writers (the call is being torn down).</summary>
-    public void Abort() => _completed.TrySetResult();
+    public void Abort()
+    {
+        _aborted = true;
+        _completed.TrySetResult();
+    }
 
     protected override Task SerializeToStreamAsync(Stream stream, TransportContext? context) =>
         SerializeToStreamAsync(stream, context, CancellationToken.None);
@@ -81,6 +92,7 @@ internal sealed class StreamingRequestContent : HttpContent
     {
         if (disposing)
         {
+            _aborted = true;
             _completed.TrySetResult();
             _stream.TrySetCanceled();
             _writeLock.Dispose();

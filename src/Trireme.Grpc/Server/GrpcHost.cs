@@ -37,6 +37,15 @@ public sealed class GrpcHostOptions
     /// </summary>
     public int InitialStreamWindowBytes { get; init; } = 4 * 1024 * 1024;
 
+    /// <summary>
+    /// Idle time after which Kestrel pings a client connection, so a client that vanished without
+    /// closing (power loss, partition) is detected and its calls cancelled.
+    /// </summary>
+    public TimeSpan KeepAlivePingDelay { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>How long such a ping may go unanswered before the connection is closed.</summary>
+    public TimeSpan KeepAlivePingTimeout { get; init; } = TimeSpan.FromSeconds(20);
+
     public ILoggerFactory? LoggerFactory { get; init; }
 }
 
@@ -76,6 +85,8 @@ public sealed class GrpcHost : IAsyncDisposable
             kestrel.Limits.Http2.InitialConnectionWindowSize = Math.Max(options.InitialStreamWindowBytes, kestrel.Limits.Http2.InitialConnectionWindowSize);
             // gRPC bodies are long-lived streams (watch): Kestrel's minimum data rate would cut idle ones.
             kestrel.Limits.MinRequestBodyDataRate = null;
+            kestrel.Limits.Http2.KeepAlivePingDelay = options.KeepAlivePingDelay;
+            kestrel.Limits.Http2.KeepAlivePingTimeout = options.KeepAlivePingTimeout;
             kestrel.Limits.MinResponseDataRate = null;
             foreach (IPEndPoint endpoint in options.Endpoints)
             {

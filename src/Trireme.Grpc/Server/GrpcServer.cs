@@ -96,6 +96,13 @@ public sealed partial class GrpcServer
         }
 
         http.Response.ContentType = GrpcProtocol.ContentType;
+        // A stream's total body is unbounded over its life (a watch runs for days); what is bounded
+        // is each message (MaxReceiveMessageBytes). Kestrel's 30 MB per-request cap would cut it.
+        if (http.Features.Get<IHttpMaxRequestBodySizeFeature>() is { IsReadOnly: false } bodySize)
+        {
+            bodySize.MaxRequestBodySize = null;
+        }
+
         if (!_methods.TryGetValue(method, out var invoke))
         {
             SetStatus(http, StatusCode.Unimplemented, $"unknown method {method.TrimStart('/')}");

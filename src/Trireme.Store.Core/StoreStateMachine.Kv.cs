@@ -110,9 +110,12 @@ public sealed partial class StoreStateMachine
     /// <summary>Writes one put inside the open write; checks were made before the write began.</summary>
     private PutResponse ExecutePut(PutRequest request)
     {
+        // The key was checked to exist before the txn began; only a "from key" delete earlier in the same
+        // txn (which etcd's duplicate check lets through) can have removed it since. etcd panics there;
+        // we write an empty value without a lease instead, identically on every member.
         KeyValue? existing = _mvcc.Get(request.Key);
-        byte[] value = request.IgnoreValue ? existing!.Value : request.Value;
-        long lease = request.IgnoreLease ? existing!.Lease : request.Lease;
+        byte[] value = request.IgnoreValue ? existing?.Value ?? [] : request.Value;
+        long lease = request.IgnoreLease ? existing?.Lease ?? 0 : request.Lease;
         (KeyValue written, KeyValue? previous) = _mvcc.Put(request.Key, value, lease);
         if (previous is not null && previous.Lease != 0)
         {

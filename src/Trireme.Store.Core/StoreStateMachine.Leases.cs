@@ -3,6 +3,24 @@ namespace Trireme.Store.Core;
 // Lease commands applied from the log (etcd's applier LeaseGrant/LeaseRevoke/LeaseCheckpoint).
 public sealed partial class StoreStateMachine
 {
+    // The leader's lease clock, surfaced here so the host has one object to drive. None of these
+    // change replicated state; what they decide reaches the other members only as log entries.
+
+    /// <summary>This member became leader: start counting lease time, extended by <paramref name="extendTicks"/> (an election timeout).</summary>
+    public void Promote(long nowTicks, long extendTicks) => Leases.Promote(nowTicks, extendTicks);
+
+    /// <summary>This member stopped being leader: stop counting lease time.</summary>
+    public void Demote() => Leases.Demote();
+
+    /// <summary>LeaseKeepAlive on the leader; see <see cref="KeyLeases.Renew"/>.</summary>
+    public (long Ttl, StoreError? Error) RenewLease(long leaseId, long nowTicks) => Leases.Renew(leaseId, nowTicks);
+
+    /// <summary>Leases the leader should revoke now, each as a LeaseRevoke entry through the log.</summary>
+    public IReadOnlyList<long> ExpiredLeases(long nowTicks, int max = 1000) => Leases.Expired(nowTicks, max);
+
+    /// <summary>Remaining TTLs the leader should persist as one LeaseCheckpoint entry (etcd: every 5 min).</summary>
+    public IReadOnlyList<LeaseCheckpoint> LeaseCheckpoints(long nowTicks, int max = 1000) => Leases.Checkpoints(nowTicks, max);
+
     private (LeaseGrantResponse? Response, StoreError? Error) ExecuteLeaseGrant(long index, LeaseGrantRequest request, long nowTicks)
     {
         if (request.Ttl > KeyLeases.MaxTtlSeconds)

@@ -162,6 +162,19 @@ public sealed class TxnTests
     }
 
     [Fact]
+    public void Ignore_value_after_a_from_key_delete_in_the_same_txn_does_not_crash()
+    {
+        // etcd's duplicate check lets this through and etcd then panics; the store must stay up.
+        var store = new TestStore();
+        store.Put("b", "old");
+        store.Ok<TxnResponse>(new TxnRequest
+        {
+            Success = [new DeleteRangeRequest { Key = B("a"), RangeEnd = [0] }, new PutRequest { Key = B("b"), IgnoreValue = true }],
+        });
+        Assert.Equal(("", 1L), (S(store.Get("b")!.Value), store.Get("b")!.Version));
+    }
+
+    [Fact]
     public void Too_many_ops_and_empty_compare_keys_are_refused()
     {
         var store = new TestStore(new StoreOptions { MaxTxnOps = 4 });

@@ -211,7 +211,7 @@ public static class CommandCodec
             {
                 byte[] key = reader.Bytes();
                 byte[] rangeEnd = reader.Bytes();
-                return new DeleteRangeRequest { Key = key, RangeEnd = rangeEnd, PrevKv = ReadFlags(ref reader).A };
+                return new DeleteRangeRequest { Key = key, RangeEnd = rangeEnd, PrevKv = ReadFlags(ref reader, allowed: 1).A };
             }
 
             case CommandKind.Txn:
@@ -219,7 +219,7 @@ public static class CommandCodec
             case CommandKind.Compaction:
             {
                 long revision = reader.Varint();
-                return new CompactionRequest { Revision = revision, Physical = ReadFlags(ref reader).A };
+                return new CompactionRequest { Revision = revision, Physical = ReadFlags(ref reader, allowed: 1).A };
             }
 
             case CommandKind.LeaseGrant:
@@ -302,10 +302,10 @@ public static class CommandCodec
 
     private static byte Flags(bool a, bool b, bool c) => (byte)((a ? 1 : 0) | (b ? 2 : 0) | (c ? 4 : 0));
 
-    private static (bool A, bool B, bool C) ReadFlags(ref WireReader reader)
+    private static (bool A, bool B, bool C) ReadFlags(ref WireReader reader, byte allowed = 7)
     {
         byte flags = reader.Byte();
-        if (flags > 7)
+        if ((flags & ~allowed) != 0)
         {
             throw new StoreDecodeException(DecodeError.BadEnum, $"flags byte {flags}");
         }

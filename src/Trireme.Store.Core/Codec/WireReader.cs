@@ -83,6 +83,12 @@ internal ref struct WireReader
             value |= (ulong)(b & 0x7f) << shift;
             if (b < 0x80)
             {
+                // Only the shortest encoding is accepted, so accepted bytes re-encode identically.
+                if (b == 0 && shift > 0)
+                {
+                    throw new StoreDecodeException(DecodeError.VarintTooLong, "varint with a redundant zero byte");
+                }
+
                 return value;
             }
         }

@@ -122,6 +122,51 @@ internal sealed class KeyIndexTree
         }
     }
 
+    /// <summary>
+    /// Calls <paramref name="visit"/> for each key index in the etcd range, in key order, until it returns
+    /// false. The allocation-free form of <see cref="Range"/> for the hot read path.
+    /// </summary>
+    public void Visit<TState>(byte[] key, byte[] rangeEnd, ref TState state, VisitFunc<TState> visit)
+    {
+        if (rangeEnd.Length == 0)
+        {
+            if (Find(key) is { } single)
+            {
+                visit(single, ref state);
+            }
+
+            return;
+        }
+
+        bool toEnd = ByteKeys.IsFromKey(rangeEnd);
+        if (!toEnd && rangeEnd.AsSpan().SequenceCompareTo(key) <= 0 || _leaves.Count == 0)
+        {
+            return;
+        }
+
+        int leafIndex = LeafFor(key);
+        int position = Search(_leaves[leafIndex], key);
+        if (position < 0)
+        {
+            position = ~position;
+        }
+
+        for (; leafIndex < _leaves.Count; leafIndex++, position = 0)
+        {
+            List<KeyIndex> leaf = _leaves[leafIndex];
+            for (; position < leaf.Count; position++)
+            {
+                KeyIndex entry = leaf[position];
+                if (!toEnd && entry.Key.AsSpan().SequenceCompareTo(rangeEnd) >= 0 || !visit(entry, ref state))
+                {
+                    return;
+                }
+            }
+        }
+    }
+
+    public delegate bool VisitFunc<TState>(KeyIndex index, ref TState state);
+
     /// <summary>Every key index in key order (snapshot, compaction, hash).</summary>
     public IEnumerable<KeyIndex> All()
     {

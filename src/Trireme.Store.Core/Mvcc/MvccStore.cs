@@ -52,24 +52,40 @@ internal sealed class MvccStore
     public (List<KeyValue> Kvs, long Count) Range(byte[] key, byte[] rangeEnd, long atRevision, long limit, bool countOnly)
     {
         long revision = atRevision <= 0 ? ReadRevision : atRevision;
-        var kvs = new List<KeyValue>();
-        long count = 0;
-        foreach (KeyIndex index in _index.Range(key, rangeEnd))
+        var state = new RangeState
         {
-            StoredRevision? record = index.Get(revision);
-            if (record is null)
-            {
-                continue;
-            }
+            Kvs = [],
+            Revision = revision,
+            // At the read revision a key's live version is simply its latest record: no generation search.
+            Latest = revision >= ReadRevision,
+            Limit = countOnly ? 0 : limit <= 0 ? long.MaxValue : limit,
+        };
+        _index.Visit(key, rangeEnd, ref state, VisitRange);
+        return (state.Kvs, state.Count);
+    }
 
-            count++;
-            if (!countOnly && (limit <= 0 || kvs.Count < limit))
+    private static bool VisitRange(KeyIndex index, ref RangeState state)
+    {
+        StoredRevision? record = state.Latest ? index.Current : index.Get(state.Revision);
+        if (record is not null)
+        {
+            state.Count++;
+            if (state.Kvs.Count < state.Limit)
             {
-                kvs.Add(record.Kv);
+                state.Kvs.Add(record.Kv);
             }
         }
 
-        return (kvs, count);
+        return true;
+    }
+
+    private struct RangeState
+    {
+        public List<KeyValue> Kvs;
+        public long Revision;
+        public bool Latest;
+        public long Limit;
+        public long Count;
     }
 
     public KeyValue? Get(ReadOnlySpan<byte> key) => _index.Find(key)?.Current?.Kv;

@@ -122,7 +122,8 @@ public sealed class PeerTransportTests
         {
             using var key = ECDsa.Create(ECCurve.NamedCurves.nistP256);
             var request = new CertificateRequest($"CN={name}", key, HashAlgorithmName.SHA256);
-            using var signed = request.Create(issuer, DateTimeOffset.UtcNow.AddDays(-1), DateTimeOffset.UtcNow.AddDays(1),
+            // Inside the CA's validity (a leaf may not outlive its issuer).
+            using var signed = request.Create(issuer, DateTimeOffset.UtcNow.AddHours(-1), DateTimeOffset.UtcNow.AddHours(12),
                 RandomNumberGenerator.GetBytes(8));
             using var withKey = signed.CopyWithPrivateKey(key);
             var usable = X509CertificateLoader.LoadPkcs12(withKey.Export(X509ContentType.Pkcs12), null);

@@ -20,7 +20,7 @@ public static class ProtobufBody
     /// <summary>Nesting bound: real objects are a dozen levels deep; more is hostile input.</summary>
     public const int MaxDepth = 32;
 
-    private enum T { String, Int, Bool, Map, Bytes, IntOrString, Time, Quantity, Message }
+    private enum T { String, Int, Bool, Map, MapBytes, Bytes, IntOrString, Time, Quantity, Message }
 
     private sealed record F(string Json, T Type, bool Repeated = false, string? Message = null, bool KeepZero = false);
 
@@ -95,6 +95,26 @@ public static class ProtobufBody
             [1] = new("name", T.String), [2] = new("protocol", T.String), [3] = new("port", T.Int), [4] = new("targetPort", T.IntOrString),
             [5] = new("nodePort", T.Int),
         },
+        ["Namespace"] = new() { [1] = Msg("metadata", "ObjectMeta"), [2] = Msg("spec", "NamespaceSpec") },
+        ["NamespaceSpec"] = new() { [1] = new("finalizers", T.String, true) },
+        ["ConfigMap"] = new() { [1] = Msg("metadata", "ObjectMeta"), [2] = new("data", T.Map), [3] = new("binaryData", T.MapBytes), [4] = new("immutable", T.Bool) },
+        ["Secret"] = new()
+        {
+            [1] = Msg("metadata", "ObjectMeta"), [2] = new("data", T.MapBytes), [3] = new("type", T.String), [4] = new("stringData", T.Map),
+            [5] = new("immutable", T.Bool),
+        },
+        ["ServiceAccount"] = new() { [1] = Msg("metadata", "ObjectMeta"), [4] = new("automountServiceAccountToken", T.Bool, KeepZero: true) },
+        ["Subject"] = new() { [1] = new("kind", T.String), [2] = new("apiGroup", T.String), [3] = new("name", T.String), [4] = new("namespace", T.String) },
+        ["RoleRef"] = new() { [1] = new("apiGroup", T.String), [2] = new("kind", T.String), [3] = new("name", T.String) },
+        ["PolicyRule"] = new()
+        {
+            [1] = new("verbs", T.String, true), [2] = new("apiGroups", T.String, true), [3] = new("resources", T.String, true),
+            [4] = new("resourceNames", T.String, true), [5] = new("nonResourceURLs", T.String, true),
+        },
+        ["ClusterRoleBinding"] = new() { [1] = Msg("metadata", "ObjectMeta"), [2] = Msg("subjects", "Subject", true), [3] = Msg("roleRef", "RoleRef") },
+        ["RoleBinding"] = new() { [1] = Msg("metadata", "ObjectMeta"), [2] = Msg("subjects", "Subject", true), [3] = Msg("roleRef", "RoleRef") },
+        ["ClusterRole"] = new() { [1] = Msg("metadata", "ObjectMeta"), [2] = Msg("rules", "PolicyRule", true) },
+        ["Role"] = new() { [1] = Msg("metadata", "ObjectMeta"), [2] = Msg("rules", "PolicyRule", true) },
         ["Eviction"] = new() { [1] = Msg("metadata", "ObjectMeta"), [2] = Msg("deleteOptions", "DeleteOptions") },
         ["DeleteOptions"] = new()
         {
@@ -174,7 +194,7 @@ public static class ProtobufBody
                 continue;
             }
 
-            if (f.Type == T.Map)
+            if (f.Type is T.Map or T.MapBytes)
             {
                 var map = obj[f.Json] as JsonObject ?? new JsonObject();
                 obj[f.Json] = map;
@@ -237,6 +257,13 @@ public static class ProtobufBody
             {
                 var entry = DecodeMessage(reader.Bytes(wire), new() { [1] = new("k", T.String), [2] = new("v", T.String) }, depth + 1, out _);
                 return (ObjectFields.Str(entry, "k") ?? "", ObjectFields.Str(entry, "v") ?? "");
+            }
+
+            case T.MapBytes:
+            {
+                // map<string, bytes>: JSON carries the bytes base64-encoded (Secret.data, ConfigMap.binaryData).
+                var entry = DecodeMessage(reader.Bytes(wire), new() { [1] = new("k", T.String), [2] = new("v", T.Bytes) }, depth + 1, out var value);
+                return (ObjectFields.Str(entry, "k") ?? "", Convert.ToBase64String(value ?? []));
             }
 
             case T.IntOrString:

@@ -84,8 +84,15 @@ public sealed class ApiServerHost : IAsyncDisposable
         return new ApiServerHost(app, context, port);
     }
 
+    private int _disposed;
+
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) == 1)
+        {
+            return;
+        }
+
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(5));
         try
         {

@@ -52,8 +52,9 @@ public static class BodyDecoder
         {
             throw ApiException.BadRequest($"error converting YAML to JSON: {ex.Message}");
         }
-        catch (InvalidOperationException ex)
+        catch (Exception ex) when (ex is InvalidOperationException or ArgumentException or InvalidCastException or FormatException)
         {
+            // YamlDotNet reports some malformed documents (stray tokens, alias misuse) this way.
             throw ApiException.BadRequest($"malformed body: {ex.Message}");
         }
 
@@ -70,14 +71,23 @@ public static class BodyDecoder
             throw ApiException.BadRequest("expected exactly one YAML document");
         }
 
-        return Convert(stream.Documents[0].RootNode, 0);
+        var budget = MaxYamlNodes;
+        return Convert(stream.Documents[0].RootNode, 0, ref budget);
     }
 
-    private static JsonNode? Convert(YamlNode node, int depth)
+    /// <summary>Bounds the JSON a YAML body may expand to: aliases can multiply nodes exponentially ("billion laughs").</summary>
+    private const int MaxYamlNodes = 100_000;
+
+    private static JsonNode? Convert(YamlNode node, int depth, ref int budget)
     {
         if (depth > 64)
         {
             throw ApiException.BadRequest("YAML nests too deeply");
+        }
+
+        if (--budget < 0)
+        {
+            throw ApiException.BadRequest($"YAML expands to more than {MaxYamlNodes} nodes");
         }
 
         switch (node)
@@ -86,12 +96,19 @@ public static class BodyDecoder
                 var obj = new JsonObject();
                 foreach (var (k, v) in map.Children)
                 {
-                    obj[((YamlScalarNode)k).Value ?? ""] = Convert(v, depth + 1);
+                    var key = (k as YamlScalarNode)?.Value ?? throw ApiException.BadRequest("YAML mapping keys must be scalars");
+                    obj[key] = Convert(v, depth + 1, ref budget);
                 }
 
                 return obj;
             case YamlSequenceNode seq:
-                return new JsonArray(seq.Children.Select(c => Convert(c, depth + 1)).ToArray());
+                var array = new JsonArray();
+                foreach (var c in seq.Children)
+                {
+                    array.Add(Convert(c, depth + 1, ref budget));
+                }
+
+                return array;
             case YamlScalarNode scalar:
                 var text = scalar.Value ?? "";
                 if (scalar.Style is ScalarStyle.SingleQuoted or ScalarStyle.DoubleQuoted or ScalarStyle.Literal or ScalarStyle.Folded)

@@ -17,7 +17,7 @@ public sealed partial class ClusterFixture : IAsyncLifetime
         KubectlPath is null ? "kubectl is not installed" : !EtcdCluster.IsAvailable ? "etcd is not installed" : null;
 
     private readonly TempDirectory _dir = new("trireme-kubectl");
-    private EtcdCluster? _etcd;
+    private RealEtcd? _etcd;
     private readonly List<ChildProcess> _servers = [];
 
     public string Dir => _dir.Path;
@@ -36,7 +36,7 @@ public sealed partial class ClusterFixture : IAsyncLifetime
             return;
         }
 
-        _etcd = await EtcdCluster.StartAsync(1);
+        _etcd = await RealEtcd.StartAsync();
         PortA = FreePort.Get(IPAddress.Loopback);
         PortB = FreePort.Get(IPAddress.Loopback);
         var pki = Path.Combine(Dir, "pki");
@@ -49,7 +49,7 @@ public sealed partial class ClusterFixture : IAsyncLifetime
         {
             _servers.Add(ChildProcess.Start("dotnet",
             [
-                TriremeDll, "apiserver", "--etcd-servers", string.Join(',', _etcd.ClientUrls.Select(u => u.ToString().TrimEnd('/'))),
+                TriremeDll, "apiserver", "--etcd-servers", _etcd.ClientUrl,
                 "--bind-address", "127.0.0.1", "--secure-port", port.ToString(System.Globalization.CultureInfo.InvariantCulture),
                 "--tls-cert-file", Path.Combine(pki, "apiserver.crt"), "--tls-private-key-file", Path.Combine(pki, "apiserver.key"),
                 "--client-ca-file", Path.Combine(pki, "ca.crt"), "--token-auth-file", Path.Combine(Dir, "tokens.csv"),
@@ -58,7 +58,7 @@ public sealed partial class ClusterFixture : IAsyncLifetime
 
         foreach (var kubeconfig in new[] { KubeconfigA, KubeconfigB })
         {
-            await Poll.UntilAsync(async () => (await KubectlAsync(kubeconfig, "get", "--raw", "/readyz")).Output == "ok",
+            await Poll.UntilAsync(async () => (await KubectlOnAsync(kubeconfig, "get", "--raw", "/readyz")).Output == "ok",
                 TimeSpan.FromSeconds(120), $"apiserver behind {kubeconfig} ready; logs:\n{ServerLogs}");
         }
     }
@@ -68,9 +68,9 @@ public sealed partial class ClusterFixture : IAsyncLifetime
         public override string ToString() => $"rc={ExitCode}\nstdout:\n{Output}\nstderr:\n{Error}";
     }
 
-    public Task<Result> KubectlAsync(params string[] args) => KubectlAsync(KubeconfigA, args);
+    public Task<Result> KubectlAsync(params string[] args) => KubectlOnAsync(KubeconfigA, args);
 
-    public async Task<Result> KubectlAsync(string kubeconfig, params string[] args)
+    public async Task<Result> KubectlOnAsync(string kubeconfig, params string[] args)
     {
         var env = new Dictionary<string, string> { ["HOME"] = Dir, ["KUBECONFIG"] = kubeconfig };
         var (code, output, error) = await ChildProcess.RunAsync(KubectlPath!, args, env, TimeSpan.FromSeconds(90));
@@ -78,11 +78,11 @@ public sealed partial class ClusterFixture : IAsyncLifetime
     }
 
     /// <summary>kubectl that must succeed; the failure message carries its output and the servers' logs.</summary>
-    public async Task<string> OkAsync(params string[] args) => await OkAsync(KubeconfigA, args);
+    public async Task<string> OkAsync(params string[] args) => await OkOnAsync(KubeconfigA, args);
 
-    public async Task<string> OkAsync(string kubeconfig, params string[] args)
+    public async Task<string> OkOnAsync(string kubeconfig, params string[] args)
     {
-        var result = await KubectlAsync(kubeconfig, args);
+        var result = await KubectlOnAsync(kubeconfig, args);
         Assert.True(result.ExitCode == 0, $"kubectl {string.Join(' ', args)} failed: {result}\nserver logs:\n{ServerLogs}");
         return result.Output;
     }
@@ -97,18 +97,16 @@ public sealed partial class ClusterFixture : IAsyncLifetime
     [GeneratedRegex(" {2,}")]
     private static partial Regex ColumnGap();
 
-    public async ValueTask DisposeAsync()
+    public ValueTask DisposeAsync()
     {
         foreach (var s in _servers)
         {
             s.Dispose();
         }
 
-        if (_etcd is not null)
-        {
-            await _etcd.DisposeAsync();
-        }
+        _etcd?.Dispose();
 
         _dir.Dispose();
+        return ValueTask.CompletedTask;
     }
 }

@@ -90,8 +90,8 @@ backends:
 YML
 DOTNET_gcServer=0 "$TRIREME" lb --config "$tmp/lb.yaml" > "$tmp/trireme.log" 2>&1 & pids+=($!)
 TRIREME_PID=$!
-sleep 3
 for port in $((BASE+1)) $((BASE+10)) $((BASE+20)); do
+  for _ in $(seq 60); do curl -sf "http://127.0.0.1:$port/" > /dev/null && break; sleep 0.5; done
   curl -sf "http://127.0.0.1:$port/" > /dev/null || { echo "# port $port not answering" >&2; cat "$tmp/trireme.log" >&2; exit 1; }
 done
 

@@ -146,11 +146,13 @@ public sealed class BehaviourTests
         waiting.Dispose();
     }
 
-    [Fact]
-    public async Task A_client_that_half_closes_still_receives_the_full_answer()
+    [Theory]
+    [InlineData("epoll")]
+    [InlineData("sockets")]
+    public async Task A_client_that_half_closes_still_receives_the_full_answer(string engine)
     {
         using var a = new TestBackend("a") { AnswerAfterFinBytes = 1_000_000 };
-        await using var lb = await StartAsync(Yaml(Servers(a)));
+        await using var lb = await StartAsync(Yaml(Servers(a), global: $"global: {{ engine: {engine} }}"));
         var (socket, _) = await lb.ConnectAsync();
         await socket.SendAsync(new byte[100_000]);
         socket.Shutdown(SocketShutdown.Send);
@@ -176,18 +178,21 @@ public sealed class BehaviourTests
         Assert.Equal(1_000_000 + 2, server.BytesOut);
     }
 
-    [Fact]
-    public async Task Reload_keeps_established_connections_and_applies_the_new_servers()
+    [Theory]
+    [InlineData("epoll")]
+    [InlineData("sockets")]
+    public async Task Reload_keeps_established_connections_and_applies_the_new_servers(string engine)
     {
         using var a = new TestBackend("a");
         using var b = new TestBackend("b");
-        await using var lb = await StartAsync(Yaml(Servers(a)));
+        var global = $"global: {{ engine: {engine} }}";
+        await using var lb = await StartAsync(Yaml(Servers(a), global: global));
         var (old, name) = await lb.ConnectAsync();
         Assert.Equal("a", name);
         var frontend = lb.Frontend();
 
         // Same frontend, the server list changed: a leaves, b joins.
-        await lb.Host.ReloadAsync(Config.ConfigParser.Parse(Yaml(Servers(b)), lb.Directory));
+        await lb.Host.ReloadAsync(Config.ConfigParser.Parse(Yaml(Servers(b), global: global), lb.Directory));
         Assert.Equal(frontend, lb.Frontend());
         Assert.True(await EchoesAsync(old, "after reload 1"));
         var (fresh, freshName) = await lb.ConnectAsync();
@@ -195,7 +200,7 @@ public sealed class BehaviourTests
 
         // A change that rebuilds the backend (another balance algorithm) keeps connections too.
         await lb.Host.ReloadAsync(Config.ConfigParser.Parse(
-            Yaml(Servers(b)).Replace("roundrobin", "leastconn", StringComparison.Ordinal), lb.Directory));
+            Yaml(Servers(b), global: global).Replace("roundrobin", "leastconn", StringComparison.Ordinal), lb.Directory));
         Assert.True(await EchoesAsync(old, "after reload 2"));
         Assert.True(await EchoesAsync(fresh, "after reload 2"));
         Assert.Equal(2, lb.Host.Reloads);

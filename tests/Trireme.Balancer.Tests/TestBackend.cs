@@ -15,12 +15,15 @@ internal sealed class TestBackend : IDisposable
     private readonly List<Socket> _connections = [];
     private Socket? _listener;
 
-    public TestBackend(string name)
+    public TestBackend(string name, IPAddress? address = null, int port = 0)
     {
         Name = name;
-        Port = 0;
+        Address = address ?? IPAddress.Loopback;
+        Port = port;
         Start();
     }
+
+    public IPAddress Address { get; }
 
     public string Name { get; }
 
@@ -39,7 +42,7 @@ internal sealed class TestBackend : IDisposable
     {
         var listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
         listener.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        listener.Bind(new IPEndPoint(IPAddress.Loopback, Port));
+        listener.Bind(new IPEndPoint(Address, Port));
         listener.Listen(512);
         Port = ((IPEndPoint)listener.LocalEndPoint!).Port;
         _listener = listener;

@@ -13,8 +13,17 @@ public sealed record BalancerConfig(
 
 /// <summary><c>MaxConn</c>: client connections open at once over all frontends; past it the listeners
 /// stop accepting and the kernel backlog holds new clients (HAProxy's global maxconn).
-/// <c>TickMilliseconds</c>: the heartbeat period, the resolution of every timer.</summary>
-public sealed record GlobalConfig(int MaxConn, int TickMilliseconds);
+/// <c>TickMilliseconds</c>: the heartbeat period, the resolution of every timer. <c>Engine</c>: how
+/// established sessions move bytes (see <see cref="ForwardingEngine"/>).</summary>
+public sealed record GlobalConfig(int MaxConn, int TickMilliseconds, ForwardingEngine Engine = ForwardingEngine.Epoll);
+
+/// <summary>Epoll: one thread, level-triggered epoll, recv/send (Linux x86-64, the default there).
+/// Sockets: .NET's Socket async engine (portable; used where epoll is not supported).</summary>
+public enum ForwardingEngine
+{
+    Epoll,
+    Sockets,
+}
 
 public sealed record FrontendConfig(string Name, IPEndPoint Bind, string Backend, int MaxConn);
 

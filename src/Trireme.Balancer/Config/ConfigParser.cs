@@ -51,6 +51,13 @@ public static class ConfigParser
         {
             throw new ConfigException("(syntax)", e.Start.Line, e.InnerException?.Message ?? e.Message);
         }
+        catch (Exception e) when (e is InvalidOperationException or ArgumentException or FormatException
+            or OverflowException or IndexOutOfRangeException)
+        {
+            // YamlDotNet throws these for some malformed documents (found by the fuzz test): it is still
+            // bad input, so it becomes a refusal like any other syntax error.
+            throw new ConfigException("(syntax)", 1, $"the YAML could not be read ({e.Message})");
+        }
 
         if (stream.Documents.Count != 1)
         {
@@ -96,11 +103,18 @@ public static class ConfigParser
 
     private static GlobalConfig ParseGlobal(YamlFields root)
     {
-        var global = root.Map("global", "maxconn", "tick");
+        var global = root.Map("global", "maxconn", "tick", "engine");
+        var engine = global?.String("engine") switch
+        {
+            null or "epoll" => ForwardingEngine.Epoll,
+            "sockets" => ForwardingEngine.Sockets,
+            var other => throw global.Error("engine", $"'{other}' is not epoll or sockets"),
+        };
         return new GlobalConfig(
             global?.Int("maxconn", 4096, 1, MaxConnLimit) ?? 4096,
             (int)(global?.Duration("tick", TimeSpan.FromMilliseconds(10), OneMs, TimeSpan.FromSeconds(1))
-                ?? TimeSpan.FromMilliseconds(10)).TotalMilliseconds);
+                ?? TimeSpan.FromMilliseconds(10)).TotalMilliseconds,
+            engine);
     }
 
     private sealed record Defaults(TimeoutsConfig Timeouts, int Retries, bool Redispatch, int MaxQueue);

@@ -38,9 +38,14 @@ public sealed partial class BalancerHost : IAsyncDisposable
         Loggers = loggers ?? NullLoggerFactory.Instance;
         _log = Loggers.CreateLogger("Trireme.Balancer");
         GlobalSlots = new SemaphoreSlim(config.Global.MaxConn, config.Global.MaxConn);
+        Engine = config.Global.Engine == ForwardingEngine.Epoll && EpollNative.Supported ? new EpollEngine() : null;
     }
 
     public BalancerConfig Config { get; private set; }
+
+    /// <summary>The epoll forwarding engine, or null for the portable Socket engine
+    /// (<c>global.engine</c>; epoll is the default where it is supported).</summary>
+    internal EpollEngine? Engine { get; }
 
     public ILoggerFactory Loggers { get; }
 
@@ -287,6 +292,8 @@ public sealed partial class BalancerHost : IAsyncDisposable
             }
         }
 
+        // The engine closes its sessions on its own thread; then the rest (connecting, queued) go.
+        Engine?.Dispose();
         foreach (var session in Sessions.Values)
         {
             session.Abort();

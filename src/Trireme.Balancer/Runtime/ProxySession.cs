@@ -63,6 +63,12 @@ internal sealed class ProxySession
         {
             _client.NoDelay = true;
             var server = await _backend.AssignAsync(Id, BackendRuntime.ClientKey(_client.RemoteEndPoint)).ConfigureAwait(false);
+            if (_host.Engine is { } engine)
+            {
+                rejected = !await ConnectAndForwardAsync(engine, server).ConfigureAwait(false);
+                return;
+            }
+
             while (server is not null && Volatile.Read(ref _aborted) == 0)
             {
                 if (await TryConnectAsync(server).ConfigureAwait(false))
@@ -81,6 +87,7 @@ internal sealed class ProxySession
             rejected = false;
             SetPhase(Phase.Established);
             var upstream = _upstream;
+
             var toServer = PumpAsync(_client, upstream, toServer: true);
             var toClient = PumpAsync(upstream, _client, toServer: false);
             await toServer.ConfigureAwait(false);
@@ -98,6 +105,34 @@ internal sealed class ProxySession
             _upstream?.Dispose();
             _frontend.SessionEnded(rejected);
         }
+    }
+
+    /// <summary>The epoll engine's path: each attempt connects and, once connected, forwards until the
+    /// session ends. False when no attempt connected.</summary>
+    private async Task<bool> ConnectAndForwardAsync(EpollEngine engine, Server? server)
+    {
+        while (server is not null && Volatile.Read(ref _aborted) == 0)
+        {
+            _endpoint = _backend.Endpoint(server.Id);
+            if (_endpoint is not null)
+            {
+                var upstream = new Socket(_endpoint.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                _upstream = upstream;
+                SetPhase(Phase.Connecting);
+                if (await engine.ConnectAndForwardAsync(this, _client, upstream, _endpoint.Address,
+                    _backend.Config.Timeouts.Connect).ConfigureAwait(false))
+                {
+                    return true;
+                }
+
+                upstream.Dispose();
+                _upstream = null;
+            }
+
+            server = await _backend.ConnectFailedAsync(Id).ConfigureAwait(false);
+        }
+
+        return false;
     }
 
     private async ValueTask<bool> TryConnectAsync(Server server)
@@ -207,6 +242,12 @@ internal sealed class ProxySession
     /// session forever.</summary>
     public void CheckTimeouts(long nowMs)
     {
+        if (_host.Engine is not null)
+        {
+            // The epoll engine owns connect and idle timeouts of its sessions (on its own thread).
+            return;
+        }
+
         var timeouts = _backend.Config.Timeouts;
         switch ((Phase)Volatile.Read(ref _phase))
         {
@@ -230,6 +271,28 @@ internal sealed class ProxySession
 
                 break;
         }
+    }
+
+    /// <summary>Engine callback (loop thread): bytes moved one way.</summary>
+    internal void CountForwarded(int bytes, bool toServer) => Count(bytes, toServer);
+
+    /// <summary>Engine callback (loop thread): one side sent its FIN.</summary>
+    internal void MarkHalfClosed() => Interlocked.Increment(ref _closedDirections);
+
+    /// <summary>Engine callback (loop thread): the same idle rules as <see cref="CheckTimeouts"/>.</summary>
+    internal bool IdleLimitExceeded(long idleMs)
+    {
+        var timeouts = _backend.Config.Timeouts;
+        var limit = Volatile.Read(ref _closedDirections) > 0
+            ? Math.Min(Math.Min(timeouts.Client.TotalMilliseconds, timeouts.Server.TotalMilliseconds), timeouts.Tunnel.TotalMilliseconds)
+            : timeouts.Tunnel.TotalMilliseconds;
+        if (idleMs <= limit)
+        {
+            return false;
+        }
+
+        _host.CountTimeout();
+        return true;
     }
 
     /// <summary>Closes both sockets; pending receives and sends end with an exception.</summary>

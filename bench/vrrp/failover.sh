@@ -156,7 +156,11 @@ for cfg in $CONFIGS; do
       key="$impl.$cfg.$scenario"; results[$key]=""; settles[$key]=""; dual[$key]=0
       for run in $(seq "$RUNS"); do
         for i in 1 2 3; do start_router "$impl" "$i" "$cfg"; [ "$i" = 1 ] && sleep 0.3; done
-        if ! wait_master; then echo "# $key run $run: r1 never became sole master" >&2; stop_routers; continue; fi
+        if ! wait_master; then
+          echo "# $key run $run: r1 never became sole master; log tails:" >&2
+          for i in 1 2 3; do tail -n 5 "$work/$impl-r$i.log" | sed "s/^/#   r$i: /" >&2; done
+          stop_routers; continue
+        fi
         sleep "$([ "$cfg" = v2 ] && echo 2 || echo 1)"   # backups settle
         ip netns exec "$P-c" busybox ping -c1 -W1 "$VIP" > /dev/null 2>&1   # the client has a neighbour entry
         if [ "$scenario" = crash ]; then kill_cmd=(bash -c "crash ${router_pid[1]}"); else kill_cmd=(kill -TERM "${router_pid[1]}"); fi

@@ -4,15 +4,17 @@
 serve NAME PORT        answer every TCP connection with NAME and close (runs in each router namespace)
 probe VIP PORT OLD INTERVAL_MS DEADLINE_MS OBSERVE_MS -- KILL_COMMAND...
                        (client namespace) wait for an answer from OLD, run KILL_COMMAND, then connect every
-                       INTERVAL_MS. answer_ms: first answer from a node other than OLD (after the kill).
-                       settled_ms: start of the final unbroken streak of answers from the final master, seen
-                       over OBSERVE_MS after the first answer, so a client that first reaches the loser of a
-                       dual master and then stalls on its MAC is counted until it is really served again.
+                       INTERVAL_MS (attempts overlap; each times out after 0.5 s). answer_ms: when the first
+                       answer from a node other than OLD arrived. settled_ms: when the first attempt of the
+                       final unbroken run of answers from the final master (observed for OBSERVE_MS after
+                       the first answer) was answered, so a client that first reaches the loser of a dual
+                       master and then stalls on its MAC is counted until it is really served again.
                        Bounded by DEADLINE_MS.
 """
 import socket
 import subprocess
 import sys
+import threading
 import time
 
 
@@ -45,31 +47,51 @@ def probe(vip, port, old, interval_ms, deadline_ms, observe_ms, kill):
             print("error=old master %s never answered" % old)
             return 1
         time.sleep(0.05)
+    # One attempt starts every interval whatever earlier ones are doing, so a SYN lost to the old MAC
+    # (retransmitted only after 1 s) does not hide the moment the new master starts answering.
+    attempts = []  # (start, done, who)
+    lock = threading.Lock()
+
+    def attempt(start):
+        who = ask(vip, port, 0.5)
+        with lock:
+            attempts.append((start, time.monotonic(), who))
+
     t0 = time.monotonic()
     subprocess.run(kill, check=False)
     end = t0 + deadline_ms / 1000
-    failures = 0
-    first = None
-    streak_start, streak_node = None, None
+    first_seen = None
+    threads = []
     while time.monotonic() < end:
         now = time.monotonic()
-        who = ask(vip, port, 0.2)
-        if who is not None and who != old:
-            if first is None:
-                first = (now - t0, who)
+        t = threading.Thread(target=attempt, args=(now,), daemon=True)
+        t.start()
+        threads.append(t)
+        with lock:
+            if first_seen is None and any(w not in (None, old) for _, _, w in attempts):
+                first_seen = now
                 end = min(end, now + observe_ms / 1000)
-            if who != streak_node:
-                streak_start, streak_node = now, who
-        else:
-            failures += 1 if who is None else 0
-            if first is not None:
-                streak_start, streak_node = None, None
         time.sleep(interval_ms / 1000)
-    if first is None or streak_start is None:
-        print("error=no steady answer from a new master within %d ms" % deadline_ms)
+    for t in threads:
+        t.join(1)
+    answered = sorted((a for a in attempts if a[2] not in (None, old)), key=lambda a: a[1])
+    if not answered:
+        print("error=no answer from a new master within %d ms" % deadline_ms)
         return 1
+    first = answered[0]
+    # settled: the earliest-started attempt after which every attempt was answered by the final master.
+    by_start = sorted(attempts, key=lambda a: a[0])
+    final = by_start[-1][2]
+    streak = len(by_start)
+    while streak > 0 and by_start[streak - 1][2] == final:
+        streak -= 1
+    if final in (None, old) or streak == len(by_start):
+        print("error=no steady answer from a new master (last answer from %s)" % final)
+        return 1
+    settled = by_start[streak]
+    failed = sum(1 for a in attempts if a[2] is None)
     print("answer_ms=%d first=%s settled_ms=%d final=%s failed_probes=%d"
-          % (first[0] * 1000, first[1], (streak_start - t0) * 1000, streak_node, failures))
+          % ((first[1] - t0) * 1000, first[2], (settled[1] - t0) * 1000, final, failed))
     return 0
 
 

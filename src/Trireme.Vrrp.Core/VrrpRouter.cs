@@ -191,7 +191,7 @@ public sealed class VrrpRouter
     {
         if (advert.Priority == 0)
         {
-            _masterDownDeadline = _now + SkewTimeTicks; // §6.4.2: the master is leaving
+            _masterDownDeadline = _now + SkewTimeTicks + _options.TieBreakDelayTicks; // §6.4.2: the master is leaving
             return;
         }
 
@@ -204,7 +204,7 @@ public sealed class VrrpRouter
             }
 
             LearnInterval(advert);
-            _masterDownDeadline = _now + MasterDownIntervalTicks;
+            _masterDownDeadline = _now + MasterDownIntervalTicks + _options.TieBreakDelayTicks;
         }
 
         // else: §6.4.2 discard, so Master_Down_Timer runs out and this router preempts.
@@ -305,7 +305,7 @@ public sealed class VrrpRouter
 
         CancelTimers();
         _masterAdverIntervalTicks = masterAdverIntervalTicks;
-        _masterDownDeadline = _now + MasterDownIntervalTicks;
+        _masterDownDeadline = _now + MasterDownIntervalTicks + _options.TieBreakDelayTicks;
         _lowerMasterFirstSeenTick = Never;
         MoveTo(VrrpState.Backup, reason);
     }

@@ -46,6 +46,15 @@ public sealed record VrrpRouterOptions
 
     public IReadOnlyList<VrrpTrackOptions> Tracks { get; init; } = [];
 
+    /// <summary>
+    /// Added to every Master_Down_Timer this backup sets. Backups with equal priority share the same
+    /// timer, so after a crash they race and both become master; giving each a distinct small delay
+    /// (ordered by address, higher address first, as RFC 5798's tie-break would end anyway) lets the
+    /// first one's advert reach the others before their timers fire. 0 is the plain RFC. The host
+    /// derives it from the unicast peer list (see docs/vrrp.md).
+    /// </summary>
+    public int TieBreakDelayTicks { get; init; }
+
     public void Validate()
     {
         if (VirtualRouterId == 0)
@@ -62,6 +71,11 @@ public sealed record VrrpRouterOptions
         if (AdvertIntervalTicks < minimum || AdvertIntervalTicks % minimum != 0)
         {
             throw new ArgumentException($"advertInterval must be a whole number of {(Version == VrrpVersion.V2 ? "seconds" : "centiseconds")}");
+        }
+
+        if (TieBreakDelayTicks < 0 || TieBreakDelayTicks > AdvertIntervalTicks)
+        {
+            throw new ArgumentException("the tie-break delay must be 0..Advertisement_Interval");
         }
 
         if (VirtualAddresses.Count is 0 or > VrrpPacketCodec.MaxAddresses)

@@ -48,7 +48,8 @@ public sealed record VrrpConfig(
     int GarpMasterRepeat,
     string? Notify,
     int LoopbackPort,
-    IReadOnlyList<VrrpCheckConfig> Track)
+    IReadOnlyList<VrrpCheckConfig> Track,
+    bool TieBreak = true)
 {
     public VrrpRouterOptions ToRouterOptions(Ipv4 primaryAddress) => new()
     {
@@ -65,7 +66,29 @@ public sealed record VrrpConfig(
         GarpMasterDelayTicks = GarpMasterDelayTicks,
         GarpMasterRepeat = GarpMasterRepeat,
         Tracks = Track.Select(t => new VrrpTrackOptions(t.Name, t.Weight, t.Fall, t.Rise)).ToArray(),
+        TieBreakDelayTicks = TieBreakDelayTicks(primaryAddress),
     };
+
+    /// <summary>Upper bound of one tie-break step: long enough to cover scheduling jitter on a busy
+    /// host, short enough not to matter against Master_Down_Interval.</summary>
+    public const int MaxTieBreakStepTicks = 20;
+
+    /// <summary>
+    /// With unicast peers every router knows the others' addresses, so equal-priority backups can be
+    /// ordered: each peer with a higher address adds one step (a tenth of the interval, at most 20 ms).
+    /// The highest address fires first and its advert stops the rest (see VrrpRouterOptions). With
+    /// multicast the peers are unknown and the RFC timer is used as is.
+    /// </summary>
+    public int TieBreakDelayTicks(Ipv4 primaryAddress)
+    {
+        if (!TieBreak || UnicastPeers.Count == 0)
+        {
+            return 0;
+        }
+
+        var step = Math.Clamp(AdvertIntervalTicks / 10, 1, MaxTieBreakStepTicks);
+        return Math.Min(AdvertIntervalTicks, UnicastPeers.Count(p => p > primaryAddress) * step);
+    }
 
     /// <summary>keepalived uses at most the first 8 bytes of auth_pass, zero padded.</summary>
     public static byte[] AuthBytes(string pass)
@@ -188,7 +211,8 @@ public static class VrrpConfigLoader
             Seconds(raw.GarpMasterDelay ?? 5, "garpMasterDelay", 0, 1000),
             Range(raw.GarpMasterRepeat ?? 5, "garpMasterRepeat", 1, 100),
             raw.Notify, Range(raw.LoopbackPort ?? 5112, "loopbackPort", 1, 65535),
-            (raw.Track ?? []).Select((t, i) => ParseCheck(t, i)).ToArray());
+            (raw.Track ?? []).Select((t, i) => ParseCheck(t, i)).ToArray(),
+            raw.TieBreak ?? true);
     }
 
     private static int ParseInterval(decimal seconds, VrrpVersion version)
@@ -297,6 +321,7 @@ public static class VrrpConfigLoader
         public string? Notify { get; set; }
         public int? LoopbackPort { get; set; }
         public List<RawCheck>? Track { get; set; }
+        public bool? TieBreak { get; set; }
     }
 
     private sealed class RawCheck

@@ -1,7 +1,7 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
-using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Trireme.Vrrp.Core;
@@ -28,17 +28,17 @@ public sealed partial class VrrpInstance : IDisposable
     private readonly IVrrpTransport _transport;
     private readonly IVipHolder _holder;
     private readonly IVrrpCheck[] _checks;
-    private readonly Channel<Input> _inputs = Channel.CreateBounded<Input>(new BoundedChannelOptions(MaxQueuedInputs)
-    {
-        SingleReader = true,
-        FullMode = BoundedChannelFullMode.DropWrite,
-    });
+    private readonly InputQueue _inputs = new(MaxQueuedInputs);
     private readonly long _startTimestamp = Stopwatch.GetTimestamp();
     private readonly byte[] _sendBuffer = new byte[VrrpPacketCodec.MaxPacketBytes];
     private readonly VrrpReceiveFilter _filter;
     private readonly Ipv4[] _targets;
     private readonly object _stateLock = new();
     private VrrpState _state = VrrpState.Initialize;
+    private readonly Meter _meter;
+    private readonly Counter<long> _transitions;
+    private volatile int _lastPriority;
+    private long _droppedInputs;
 
     public VrrpInstance(VrrpConfig config, ILogger? logger = null, IVrrpTransport? transport = null, IVipHolder? holder = null)
     {
@@ -62,6 +62,17 @@ public sealed partial class VrrpInstance : IDisposable
         }
 
         _checks = config.Track.Select(CreateCheck).ToArray();
+
+        // Prometheus-shaped instruments; the exporter lives with whoever hosts the metrics endpoint.
+        _meter = new Meter("Trireme.Vrrp");
+        var instance = new KeyValuePair<string, object?>("instance", config.Name);
+        _transitions = _meter.CreateCounter<long>("trireme_vrrp_transitions_total", description: "VRRP state changes");
+        _meter.CreateObservableGauge("trireme_vrrp_state", () => new Measurement<int>((int)State, instance),
+            description: "0 init, 1 backup, 2 master, 3 fault");
+        _meter.CreateObservableGauge("trireme_vrrp_effective_priority", () => new Measurement<int>(_lastPriority, instance));
+        _meter.CreateObservableCounter("trireme_vrrp_rejected_packets_total", () => Rejects.NonZero()
+            .Select(r => new Measurement<long>(r.Count, instance, new KeyValuePair<string, object?>("reason", r.Reason.ToString()))),
+            description: "received packets dropped, by reason");
     }
 
     /// <summary>Raised on the loop thread after each state change (after VIPs moved and adverts went out).</summary>
@@ -75,7 +86,8 @@ public sealed partial class VrrpInstance : IDisposable
 
     public VrrpRejectCounters Rejects { get; } = new();
 
-    public long DroppedInputs { get; private set; }
+    /// <summary>Inputs lost because the loop's channel was full (the loop was stuck).</summary>
+    public long DroppedInputs => Interlocked.Read(ref _droppedInputs);
 
     internal VrrpRouter Router { get; }
 
@@ -110,7 +122,11 @@ public sealed partial class VrrpInstance : IDisposable
         Perform(Router.TakeReady());
         try
         {
-            await LoopAsync(cancellationToken).ConfigureAwait(false);
+            // The loop runs on its own thread and blocks with a timeout until the next timer or input:
+            // no thread-pool hop between a timer expiring and the advert leaving, which on a busy host
+            // is where milliseconds of failover go.
+            await Task.Factory.StartNew(() => Loop(cancellationToken), cancellationToken,
+                TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
         }
         finally
         {
@@ -130,32 +146,25 @@ public sealed partial class VrrpInstance : IDisposable
         }
     }
 
-    private async Task LoopAsync(CancellationToken cancellationToken)
+    private void Loop(CancellationToken cancellationToken)
     {
-        var reader = _inputs.Reader;
         while (!cancellationToken.IsCancellationRequested)
         {
             var waitTicks = Math.Clamp(Router.NextDeadlineTick - NowTicks, 0, VrrpTicks.PerSecond);
-            if (waitTicks > 0 && !reader.TryPeek(out _))
+            if (waitTicks > 0)
             {
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                wait.CancelAfter(TimeSpan.FromMilliseconds(waitTicks));
-                try
-                {
-                    await reader.WaitToReadAsync(wait.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                }
+                _inputs.Wait(TimeSpan.FromMilliseconds(waitTicks), cancellationToken);
             }
 
-            while (reader.TryRead(out var input))
+            _inputs.BeginDrain();
+            while (_inputs.TryDequeue(out var input))
             {
                 Handle(input);
             }
 
             Router.Tick(NowTicks);
             Perform(Router.TakeReady());
+            _lastPriority = Router.EffectivePriority;
         }
     }
 
@@ -240,6 +249,7 @@ public sealed partial class VrrpInstance : IDisposable
                 _state = transition.To;
             }
 
+            _transitions.Add(1, new KeyValuePair<string, object?>("instance", _config.Name), new KeyValuePair<string, object?>("to", transition.To.ToString()));
             LogTransition(_logger, _config.Name, transition.From, transition.To, transition.Reason, transition.Priority);
             StateChanged?.Invoke(transition);
             RunNotify(transition);
@@ -268,9 +278,9 @@ public sealed partial class VrrpInstance : IDisposable
                 return;
             }
 
-            if (!_inputs.Writer.TryWrite(new Input(InputKind.Packet, buffer[..n], 0, false)))
+            if (!_inputs.TryEnqueue(new Input(InputKind.Packet, buffer[..n], 0, false)))
             {
-                DroppedInputs++;
+                Interlocked.Increment(ref _droppedInputs);
             }
         }
     }
@@ -281,7 +291,7 @@ public sealed partial class VrrpInstance : IDisposable
         while (!cancellationToken.IsCancellationRequested)
         {
             var ok = await check.RunAsync(cancellationToken).ConfigureAwait(false);
-            _inputs.Writer.TryWrite(new Input(InputKind.Check, [], index, ok));
+            _inputs.TryEnqueue(new Input(InputKind.Check, [], index, ok));
             await Task.Delay(interval, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -296,7 +306,7 @@ public sealed partial class VrrpInstance : IDisposable
             if (now != up)
             {
                 up = now;
-                _inputs.Writer.TryWrite(new Input(InputKind.Interface, [], 0, up));
+                _inputs.TryEnqueue(new Input(InputKind.Interface, [], 0, up));
             }
         }
     }
@@ -382,6 +392,7 @@ public sealed partial class VrrpInstance : IDisposable
 
     public void Dispose()
     {
+        _meter.Dispose();
         _transport.Dispose();
         _holder.Dispose();
         foreach (var check in _checks)
@@ -398,6 +409,58 @@ public sealed partial class VrrpInstance : IDisposable
     }
 
     private readonly record struct Input(InputKind Kind, byte[] Packet, int Check, bool Succeeded);
+
+    /// <summary>A bounded multi-producer queue the loop thread blocks on with a timeout. Full means the
+    /// loop is stuck; dropping new input then is what VRRP tolerates best. The loop resets the signal
+    /// before draining, so an input enqueued during the drain either is drained or leaves the signal set.</summary>
+    private sealed class InputQueue(int capacity)
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<Input> _queue = new();
+        private readonly ManualResetEventSlim _signal = new(false);
+        private int _count;
+
+        public bool TryEnqueue(Input input)
+        {
+            if (Interlocked.Increment(ref _count) > capacity)
+            {
+                Interlocked.Decrement(ref _count);
+                return false;
+            }
+
+            _queue.Enqueue(input);
+            _signal.Set();
+            return true;
+        }
+
+        public void Wait(TimeSpan timeout, CancellationToken cancellationToken)
+        {
+            if (!_queue.IsEmpty)
+            {
+                return;
+            }
+
+            try
+            {
+                _signal.Wait(timeout, cancellationToken);
+            }
+            catch (OperationCanceledException)
+            {
+            }
+        }
+
+        public void BeginDrain() => _signal.Reset();
+
+        public bool TryDequeue(out Input input)
+        {
+            if (!_queue.TryDequeue(out input))
+            {
+                return false;
+            }
+
+            Interlocked.Decrement(ref _count);
+            return true;
+        }
+    }
 
     [LoggerMessage(EventId = 6000, Level = LogLevel.Information, Message = "vrrp {Name}: starting ({Mode}) from {Address}, vrid {Vrid}, priority {Priority}, v{Version}")]
     private static partial void LogStarting(ILogger logger, string name, VrrpMode mode, Ipv4 address, byte vrid, byte priority, int version);

@@ -59,6 +59,18 @@ public sealed class ConfigTests
     }
 
     [Fact]
+    public void Unicast_tie_break_orders_equal_backups_by_address()
+    {
+        var config = VrrpConfigLoader.Parse("interface: eth0\nvirtualRouterId: 7\nadvertInterval: 0.1\nvirtualIps: [10.77.1.100]\n"
+            + "unicastPeers: [10.77.1.11, 10.77.1.12, 10.77.1.13]\n");
+        Assert.Equal(20, config.TieBreakDelayTicks(Ipv4.Parse("10.77.1.11")));
+        Assert.Equal(10, config.TieBreakDelayTicks(Ipv4.Parse("10.77.1.12")));
+        Assert.Equal(0, config.TieBreakDelayTicks(Ipv4.Parse("10.77.1.13")));
+        Assert.Equal(0, (config with { TieBreak = false }).TieBreakDelayTicks(Ipv4.Parse("10.77.1.11")));
+        Assert.Equal(0, (config with { UnicastPeers = [] }).TieBreakDelayTicks(Ipv4.Parse("10.77.1.11")));
+    }
+
+    [Fact]
     public void V3_accepts_centisecond_intervals()
     {
         var config = VrrpConfigLoader.Parse("interface: eth0\nvirtualRouterId: 7\nadvertInterval: 0.1\nvirtualIps: [10.77.1.100]\n");

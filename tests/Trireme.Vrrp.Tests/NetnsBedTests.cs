@@ -27,7 +27,7 @@ public sealed class NetnsBedTests
         {extra}
         """;
 
-    internal static string KeepalivedConf(int router, int priority, int version, string interval) =>
+    internal static string KeepalivedConf(int router, int priority, int version, string interval, bool unicast = false) =>
         $$"""
         global_defs {
           router_id k{{router}}
@@ -43,8 +43,16 @@ public sealed class NetnsBedTests
           virtual_ipaddress {
             {{NetnsBed.Vip}}/24 dev eth0
           }
+          {{(unicast ? UnicastBlock(router) : "")}}
         }
         """;
+
+    private static string UnicastBlock(int router) =>
+        $"unicast_src_ip {NetnsBed.RouterAddress(router)}\n  unicast_peer {{\n"
+        + string.Concat(new[] { 1, 2, 3 }.Where(i => i != router).Select(i => $"    {NetnsBed.RouterAddress(i)}\n")) + "  }";
+
+    private static string UnicastYaml(int router) =>
+        $"sourceIp: {NetnsBed.RouterAddress(router)}\nunicastPeers: [{string.Join(", ", new[] { 1, 2, 3 }.Where(i => i != router).Select(NetnsBed.RouterAddress))}]";
 
     private static NetnsBed NewBed()
     {
@@ -174,6 +182,25 @@ public sealed class NetnsBedTests
     }
 
     [Fact]
+    public void Interface_down_is_fault_and_the_vip_moves_then_comes_back_with_the_link()
+    {
+        using var bed = NewBed();
+        var r1 = bed.StartTrireme(1, TriremeYaml(1, 150));
+        bed.StartTrireme(2, TriremeYaml(2, 120));
+        WaitForSoleHolder(bed, 1, [1, 2]);
+
+        NetnsBed.Run("ip", "netns", "exec", bed.Routers[0], "ip", "link", "set", "eth0", "down");
+        NetnsBed.WaitFor(() => r1.Output.Contains("Master -> Fault", StringComparison.Ordinal), Generous, bed.Logs);
+        WaitForSoleHolder(bed, 2, [1, 2]);
+        WaitForClientOn(bed, 2);
+
+        NetnsBed.Run("ip", "netns", "exec", bed.Routers[0], "ip", "link", "set", "eth0", "up");
+        NetnsBed.WaitFor(() => r1.Output.Contains("Fault -> Backup", StringComparison.Ordinal), Generous, bed.Logs);
+        WaitForSoleHolder(bed, 1, [1, 2]); // preempts back once it hears r2's lower priority
+        WaitForClientOn(bed, 1);
+    }
+
+    [Fact]
     public void A_failing_tracked_check_moves_the_vip_and_recovery_moves_it_back()
     {
         using var bed = NewBed();
@@ -259,6 +286,29 @@ public sealed class NetnsBedTests
         var line = log.Split('\n').First(l => l.Contains(text, StringComparison.Ordinal));
         return DateTime.Parse(line[..line.IndexOf(' ', StringComparison.Ordinal)], System.Globalization.CultureInfo.InvariantCulture,
             System.Globalization.DateTimeStyles.AdjustToUniversal);
+    }
+
+    [Fact]
+    public void Interop_v3_unicast_checksums_use_the_peer_address_both_ways()
+    {
+        using var bed = NewBed();
+        RequireKeepalived();
+        var dump = bed.StartTcpdump();
+        var k1 = bed.StartKeepalived(1, KeepalivedConf(1, 150, 3, "0.5", unicast: true));
+        var t2 = bed.StartTrireme(2, TriremeYaml(2, 120, extra: UnicastYaml(2)));
+        bed.StartKeepalived(3, KeepalivedConf(3, 100, 3, "0.5", unicast: true));
+        WaitForSoleHolder(bed, 1, [1, 2, 3]);
+
+        k1.Kill();
+        WaitForSoleHolder(bed, 2, [2, 3]);
+        WaitForClientOn(bed, 2);
+        AssertOnTheWire(dump, "10.77.1.12 > 10.77.1.13: VRRPv3, Advertisement, vrid 51, prio 120, intvl 50cs");
+
+        t2.Kill();
+        WaitForSoleHolder(bed, 3, [3]);
+        WaitForClientOn(bed, 3);
+        // Trireme's backup dropped nothing from keepalived: no checksum or TTL complaints in its log.
+        Assert.DoesNotContain("BadChecksum", t2.Output, StringComparison.Ordinal);
     }
 
     private static void RequireKeepalived()

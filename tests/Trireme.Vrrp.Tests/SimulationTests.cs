@@ -94,6 +94,26 @@ public sealed class SimulationTests
         Assert.Equal(2, sim.SingleMaster);
     }
 
+    [Fact]
+    public void With_the_unicast_tie_break_equal_backups_do_not_race()
+    {
+        // What VrrpConfig.TieBreakDelayTicks gives three unicast routers at 0.1 s: 10 ms per higher peer.
+        var options = new[] { 150, 100, 100 }.Select((p, i) => RouterHarness.Options((byte)p, advertTicks: 100) with
+        {
+            PrimaryAddress = Ipv4.Parse($"10.77.1.{11 + i}"),
+            TieBreakDelayTicks = (2 - i) * 10,
+        }).ToArray();
+        var sim = new VrrpSimulation(7, options) { MaxDelayTicks = 2 };
+        sim.StartAll();
+        sim.Run(1_000);
+        sim.Crash(0);
+        var masters = 0;
+        sim.Run(1_000, () => masters = Math.Max(masters, sim.MasterCount));
+        Assert.Equal(2, sim.SingleMaster);
+        Assert.Equal(1, masters); // never two at once
+        Assert.DoesNotContain(sim.Routers[1].TakeReady().Transitions, t => t.To == VrrpState.Master);
+    }
+
     private static VrrpRouterOptions[] RandomRouters(Random random)
     {
         var count = random.Next(3, 6);

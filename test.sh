@@ -34,7 +34,7 @@ for trx in "$results"/*.trx; do
   skipped=$((skipped + $(get total) - $(get executed)))
 done
 
-projects=$(dotnet sln Trireme.slnx list | grep -c '^tests/.*\.csproj$' || true)
+projects=$(dotnet sln Trireme.slnx list | grep -c '^tests/.*\.Tests\.csproj$' || true)
 if [ "$files" -lt "$projects" ]; then
   # A test host that crashed writes no TRX: count it as a failure rather than lose it silently.
   echo "test.sh: only $files of $projects test projects reported results" >&2

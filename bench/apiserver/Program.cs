@@ -95,14 +95,19 @@ await Measure("etcd update (get + txn)", async i =>
     await store.UpdateAsync($"/bench/{run}/{i}", value, kv!.ModRevision, default);
 });
 
-// Watch fan-out: all watchers on the same resource, one store watch behind them.
+// Watch fan-out: all watchers on the same resource, one store watch behind them. Watchers get their
+// own client that may open several HTTP/2 connections, so they do not queue behind a stream limit.
+var watchHandler = new SocketsHttpHandler { EnableMultipleHttp2Connections = true };
+watchHandler.SslOptions.RemoteCertificateValidationCallback = (_, _, _, _) => true;
+watchHandler.SslOptions.ClientCertificates = handler.SslOptions.ClientCertificates;
+using var watchHttp = new HttpClient(watchHandler) { BaseAddress = new Uri(host.Url), DefaultRequestVersion = HttpVersion.Version20, Timeout = Timeout.InfiniteTimeSpan };
 const int Events = 50;
 var ready = new CountdownEvent(watchers);
 var done = new CountdownEvent(watchers);
 using var stop = new CancellationTokenSource();
 var tasks = Enumerable.Range(0, watchers).Select(async _ =>
 {
-    using var response = await http.GetAsync($"/api/v1/namespaces/kube-public/configmaps?watch=true&resourceVersion={host.Context.Caches["configmaps"].Revision}",
+    using var response = await watchHttp.GetAsync($"/api/v1/namespaces/kube-public/configmaps?watch=true&resourceVersion={host.Context.Caches["configmaps"].Revision}",
         HttpCompletionOption.ResponseHeadersRead, stop.Token);
     ready.Signal();
     using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(stop.Token));

@@ -30,8 +30,8 @@ internal sealed class EpollEngine : IDisposable
     private readonly int _wake;
     private readonly Thread _thread;
     private readonly ConcurrentQueue<Action> _commands = new();
-    private readonly Dictionary<int, Pair> _pairs = [];
-    private int _nextId = 1;
+    private readonly Dictionary<long, Pair> _pairs = [];
+    private long _nextId = 1;
     private int _wakePending;
     private volatile bool _stopping;
 
@@ -132,7 +132,7 @@ internal sealed class EpollEngine : IDisposable
         pair.Done.TrySetResult(false);
     }
 
-    private bool Register(int fd, int id, int side, int events)
+    private bool Register(int fd, long id, int side, int events)
     {
         var ev = new EpollEvent { Events = (uint)events, Data = ((ulong)id << 1) | (uint)side };
         return EpollCtl(_epoll, CtlAdd, fd, ref ev) == 0;
@@ -167,26 +167,48 @@ internal sealed class EpollEngine : IDisposable
                     continue;
                 }
 
-                var id = (int)(data >> 1);
+                var id = (long)(data >> 1);
                 if (!_pairs.TryGetValue(id, out var pair))
                 {
                     continue;
                 }
 
                 pair.LastActivityMs = now;
-                if (pair.Connecting)
+                try
                 {
-                    CompleteConnect(pair, events[i].Events);
+                    if (pair.Connecting)
+                    {
+                        CompleteConnect(pair, events[i].Events);
+                    }
+                    else
+                    {
+                        OnEvent(pair, (int)(data & 1), events[i].Events);
+                    }
                 }
-                else
+                catch (Exception e) when (e is ObjectDisposedException or SocketException)
                 {
-                    OnEvent(pair, (int)(data & 1), events[i].Events);
+                    // A socket closed under us (shutdown): end that session, keep the loop for the rest.
+                    if (pair.Connecting)
+                    {
+                        FailConnect(pair);
+                    }
+                    else
+                    {
+                        ClosePair(pair);
+                    }
                 }
             }
 
             while (_commands.TryDequeue(out var command))
             {
-                command();
+                try
+                {
+                    command();
+                }
+                catch (Exception e) when (e is ObjectDisposedException or SocketException)
+                {
+                    // The session was aborted before the loop took it; its sockets are already closed.
+                }
             }
 
             if (now - lastScan >= TimeoutScanMilliseconds)
@@ -413,9 +435,9 @@ internal sealed class EpollEngine : IDisposable
         public bool Eof;
     }
 
-    private sealed class Pair(int id, ProxySession session, Socket client, Socket upstream, TaskCompletionSource<bool> done)
+    private sealed class Pair(long id, ProxySession session, Socket client, Socket upstream, TaskCompletionSource<bool> done)
     {
-        public int Id { get; } = id;
+        public long Id { get; } = id;
 
         public ProxySession Session { get; } = session;
 

@@ -20,7 +20,7 @@ internal sealed class EtcdWatchStream : IDisposable
     private readonly Dictionary<long, EtcdWatch> _byId = [];
     private readonly HashSet<EtcdWatch> _live = [];
     private DuplexCall<WatchRequest, WatchResponse>? _call;
-    private TaskCompletionSource<WatchResponse>? _pendingCreate;
+    private PendingCreate? _pendingCreate;
     private int _failures;
 
     public EtcdWatchStream(EtcdClient client)
@@ -108,27 +108,14 @@ internal sealed class EtcdWatchStream : IDisposable
     {
         DuplexCall<WatchRequest, WatchResponse> call = Volatile.Read(ref _call)
             ?? throw new GrpcException(StatusCode.Unavailable, "watch stream is reconnecting");
-        var created = new TaskCompletionSource<WatchResponse>(TaskCreationOptions.RunContinuationsAsynchronously);
-        Volatile.Write(ref _pendingCreate, created);
+        var pending = new PendingCreate(watch, request, new TaskCompletionSource<WatchResponse>(TaskCreationOptions.RunContinuationsAsynchronously));
+        Volatile.Write(ref _pendingCreate, pending);
         await call.WriteAsync(new WatchRequest { CreateRequest = request }, cancellationToken).ConfigureAwait(false);
-        WatchResponse response = await created.Task.WaitAsync(_client.Options.RequestTimeout, cancellationToken).ConfigureAwait(false);
+        WatchResponse response = await pending.Created.Task.WaitAsync(_client.Options.RequestTimeout, cancellationToken).ConfigureAwait(false);
         if (response.Canceled)
         {
             // etcd 3.4 refuses some creates outright (e.g. a future start revision) with a reason.
             throw new GrpcException(StatusCode.InvalidArgument, response.CancelReason.Length > 0 ? response.CancelReason : "etcdserver: watch canceled");
-        }
-
-        lock (_stateLock)
-        {
-            watch.WatchId = response.WatchId;
-            if (watch.NextRevision == 0 && request.StartRevision == 0)
-            {
-                // Watching "from now": the created header's revision is already seen.
-                watch.NextRevision = response.Header.Revision + 1;
-            }
-
-            _byId[response.WatchId] = watch;
-            _live.Add(watch);
         }
 
         _failures = 0;
@@ -156,7 +143,7 @@ internal sealed class EtcdWatchStream : IDisposable
             }
 
             Volatile.Write(ref _call, null);
-            Volatile.Read(ref _pendingCreate)?.TrySetException(new GrpcException(StatusCode.Unavailable, "watch stream broke: " + e.Message, e));
+            Volatile.Read(ref _pendingCreate)?.Created.TrySetException(new GrpcException(StatusCode.Unavailable, "watch stream broke: " + e.Message, e));
             if (_client.DisposedToken.IsCancellationRequested)
             {
                 return;
@@ -220,9 +207,17 @@ internal sealed class EtcdWatchStream : IDisposable
 
     private async Task RouteAsync(WatchResponse response)
     {
-        if (response.Created)
+        if (response.Created && Volatile.Read(ref _pendingCreate) is { } pending)
         {
-            Volatile.Read(ref _pendingCreate)?.TrySetResult(response);
+            // Registered here, before the next response is read: etcd may send the watch's first
+            // events (or its compaction) right behind the created response.
+            if (!response.Canceled)
+            {
+                Register(pending, response);
+            }
+
+            Interlocked.CompareExchange(ref _pendingCreate, null, pending);
+            pending.Created.TrySetResult(response);
             if (!response.Canceled)
             {
                 return;
@@ -314,6 +309,25 @@ internal sealed class EtcdWatchStream : IDisposable
             ?? throw new GrpcException(StatusCode.Unavailable, "watch stream is not connected");
         await call.WriteAsync(new WatchRequest { ProgressRequest = new WatchProgressRequest() }, cancellationToken).ConfigureAwait(false);
     }
+
+    private void Register(PendingCreate pending, WatchResponse response)
+    {
+        EtcdWatch watch = pending.Watch;
+        lock (_stateLock)
+        {
+            watch.WatchId = response.WatchId;
+            if (watch.NextRevision == 0 && pending.Request.StartRevision == 0)
+            {
+                // Watching "from now": the created header's revision is already seen.
+                watch.NextRevision = response.Header.Revision + 1;
+            }
+
+            _byId[response.WatchId] = watch;
+            _live.Add(watch);
+        }
+    }
+
+    private sealed record PendingCreate(EtcdWatch Watch, WatchCreateRequest Request, TaskCompletionSource<WatchResponse> Created);
 
     /// <summary>etcd's ID for responses that concern every watcher of a stream (clientv3.InvalidWatchID).</summary>
     private const long BroadcastWatchId = -1;

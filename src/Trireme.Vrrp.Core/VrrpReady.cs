@@ -22,7 +22,8 @@ public readonly record struct VrrpTransition(long AtTick, VrrpState From, VrrpSt
 /// What the host must do after a Step/Tick, in this order: remove VIPs, add VIPs, send gratuitous ARPs
 /// (GarpRounds rounds of one ARP per VIP), then send adverts. GARP before advert matters: when two
 /// masters race, the loser's GARPs are then already on the wire when the winner hears its advert and
-/// re-announces, so the winner's GARP is the last the client sees.
+/// re-announces, so the winner's GARP is the last the client sees. The address lists are net effects:
+/// becoming master and yielding in one batch leaves both empty.
 /// </summary>
 public sealed class VrrpReady
 {

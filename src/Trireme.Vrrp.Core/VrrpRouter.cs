@@ -101,7 +101,7 @@ public sealed class VrrpRouter
         if (State == VrrpState.Master)
         {
             _ready.Adverts.Add(new VrrpOutgoingAdvert(0));
-            _ready.RemoveAddresses.AddRange(_options.VirtualAddresses);
+            QueueRemoveAddresses();
         }
 
         MoveTo(VrrpState.Initialize, VrrpTransitionReason.Shutdown);
@@ -287,7 +287,7 @@ public sealed class VrrpRouter
         MoveTo(VrrpState.Master, reason);
         if (!wasMaster)
         {
-            _ready.AddAddresses.AddRange(_options.VirtualAddresses);
+            QueueAddAddresses();
         }
 
         _ready.GarpRounds += _options.GarpMasterRepeat;
@@ -300,7 +300,7 @@ public sealed class VrrpRouter
     {
         if (State == VrrpState.Master)
         {
-            _ready.RemoveAddresses.AddRange(_options.VirtualAddresses);
+            QueueRemoveAddresses();
         }
 
         CancelTimers();
@@ -341,7 +341,7 @@ public sealed class VrrpRouter
         {
             // Best effort: if the link still carries packets, backups take over after Skew_Time.
             _ready.Adverts.Add(new VrrpOutgoingAdvert(0));
-            _ready.RemoveAddresses.AddRange(_options.VirtualAddresses);
+            QueueRemoveAddresses();
         }
 
         CancelTimers();
@@ -352,6 +352,44 @@ public sealed class VrrpRouter
     {
         _ready.Adverts.Add(new VrrpOutgoingAdvert(EffectivePriority));
         _adverDeadline = _now + _options.AdvertIntervalTicks;
+    }
+
+    /// <summary>
+    /// The Ready lists are net effects for the host: a router that becomes master and yields within one
+    /// batch (its Master_Down_Timer fired and the winner's advert was already queued) must leave the VIP
+    /// untouched, not have the host remove then add it. So a queued add cancels a queued remove and vice
+    /// versa, and GARPs for an add that was cancelled are dropped with it.
+    /// </summary>
+    private void QueueAddAddresses()
+    {
+        foreach (var address in _options.VirtualAddresses)
+        {
+            if (!_ready.RemoveAddresses.Remove(address))
+            {
+                _ready.AddAddresses.Add(address);
+            }
+        }
+    }
+
+    private void QueueRemoveAddresses()
+    {
+        var cancelled = false;
+        foreach (var address in _options.VirtualAddresses)
+        {
+            if (_ready.AddAddresses.Remove(address))
+            {
+                cancelled = true;
+            }
+            else
+            {
+                _ready.RemoveAddresses.Add(address);
+            }
+        }
+
+        if (cancelled)
+        {
+            _ready.GarpRounds = 0;
+        }
     }
 
     private void MoveTo(VrrpState next, VrrpTransitionReason reason)

@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Net.NetworkInformation;
 using System.Net.Sockets;
+using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
 using Trireme.Vrrp.Core;
@@ -28,7 +29,11 @@ public sealed partial class VrrpInstance : IDisposable
     private readonly IVrrpTransport _transport;
     private readonly IVipHolder _holder;
     private readonly IVrrpCheck[] _checks;
-    private readonly InputQueue _inputs = new(MaxQueuedInputs);
+    private readonly Channel<Input> _inputs = Channel.CreateBounded<Input>(new BoundedChannelOptions(MaxQueuedInputs)
+    {
+        SingleReader = true,
+        FullMode = BoundedChannelFullMode.DropWrite,
+    });
     private readonly long _startTimestamp = Stopwatch.GetTimestamp();
     private readonly byte[] _sendBuffer = new byte[VrrpPacketCodec.MaxPacketBytes];
     private readonly VrrpReceiveFilter _filter;
@@ -122,11 +127,7 @@ public sealed partial class VrrpInstance : IDisposable
         Perform(Router.TakeReady());
         try
         {
-            // The loop runs on its own thread and blocks with a timeout until the next timer or input:
-            // no thread-pool hop between a timer expiring and the advert leaving, which on a busy host
-            // is where milliseconds of failover go.
-            await Task.Factory.StartNew(() => Loop(cancellationToken), cancellationToken,
-                TaskCreationOptions.LongRunning, TaskScheduler.Default).ConfigureAwait(false);
+            await LoopAsync(cancellationToken).ConfigureAwait(false);
         }
         finally
         {
@@ -146,18 +147,26 @@ public sealed partial class VrrpInstance : IDisposable
         }
     }
 
-    private void Loop(CancellationToken cancellationToken)
+    private async Task LoopAsync(CancellationToken cancellationToken)
     {
+        var reader = _inputs.Reader;
         while (!cancellationToken.IsCancellationRequested)
         {
             var waitTicks = Math.Clamp(Router.NextDeadlineTick - NowTicks, 0, VrrpTicks.PerSecond);
-            if (waitTicks > 0)
+            if (waitTicks > 0 && !reader.TryPeek(out _))
             {
-                _inputs.Wait(TimeSpan.FromMilliseconds(waitTicks), cancellationToken);
+                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+                wait.CancelAfter(TimeSpan.FromMilliseconds(waitTicks));
+                try
+                {
+                    await reader.WaitToReadAsync(wait.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                }
             }
 
-            _inputs.BeginDrain();
-            while (_inputs.TryDequeue(out var input))
+            while (reader.TryRead(out var input))
             {
                 Handle(input);
             }
@@ -278,7 +287,7 @@ public sealed partial class VrrpInstance : IDisposable
                 return;
             }
 
-            if (!_inputs.TryEnqueue(new Input(InputKind.Packet, buffer[..n], 0, false)))
+            if (!_inputs.Writer.TryWrite(new Input(InputKind.Packet, buffer[..n], 0, false)))
             {
                 Interlocked.Increment(ref _droppedInputs);
             }
@@ -291,7 +300,7 @@ public sealed partial class VrrpInstance : IDisposable
         while (!cancellationToken.IsCancellationRequested)
         {
             var ok = await check.RunAsync(cancellationToken).ConfigureAwait(false);
-            _inputs.TryEnqueue(new Input(InputKind.Check, [], index, ok));
+            _inputs.Writer.TryWrite(new Input(InputKind.Check, [], index, ok));
             await Task.Delay(interval, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -306,7 +315,7 @@ public sealed partial class VrrpInstance : IDisposable
             if (now != up)
             {
                 up = now;
-                _inputs.TryEnqueue(new Input(InputKind.Interface, [], 0, up));
+                _inputs.Writer.TryWrite(new Input(InputKind.Interface, [], 0, up));
             }
         }
     }
@@ -409,58 +418,6 @@ public sealed partial class VrrpInstance : IDisposable
     }
 
     private readonly record struct Input(InputKind Kind, byte[] Packet, int Check, bool Succeeded);
-
-    /// <summary>A bounded multi-producer queue the loop thread blocks on with a timeout. Full means the
-    /// loop is stuck; dropping new input then is what VRRP tolerates best. The loop resets the signal
-    /// before draining, so an input enqueued during the drain either is drained or leaves the signal set.</summary>
-    private sealed class InputQueue(int capacity)
-    {
-        private readonly System.Collections.Concurrent.ConcurrentQueue<Input> _queue = new();
-        private readonly ManualResetEventSlim _signal = new(false);
-        private int _count;
-
-        public bool TryEnqueue(Input input)
-        {
-            if (Interlocked.Increment(ref _count) > capacity)
-            {
-                Interlocked.Decrement(ref _count);
-                return false;
-            }
-
-            _queue.Enqueue(input);
-            _signal.Set();
-            return true;
-        }
-
-        public void Wait(TimeSpan timeout, CancellationToken cancellationToken)
-        {
-            if (!_queue.IsEmpty)
-            {
-                return;
-            }
-
-            try
-            {
-                _signal.Wait(timeout, cancellationToken);
-            }
-            catch (OperationCanceledException)
-            {
-            }
-        }
-
-        public void BeginDrain() => _signal.Reset();
-
-        public bool TryDequeue(out Input input)
-        {
-            if (!_queue.TryDequeue(out input))
-            {
-                return false;
-            }
-
-            Interlocked.Decrement(ref _count);
-            return true;
-        }
-    }
 
     [LoggerMessage(EventId = 6000, Level = LogLevel.Information, Message = "vrrp {Name}: starting ({Mode}) from {Address}, vrid {Vrid}, priority {Priority}, v{Version}")]
     private static partial void LogStarting(ILogger logger, string name, VrrpMode mode, Ipv4 address, byte vrid, byte priority, int version);

@@ -198,6 +198,23 @@ public sealed class Rfc5798TransitionTests
     }
 
     [Fact]
+    public void Becoming_master_and_yielding_in_one_batch_leaves_the_vips_alone()
+    {
+        // Found by the loopback test: the timer fired and the winner's advert was processed before the
+        // host took the Ready; performing "remove, then add" would have left the VIP on a backup.
+        var router = Started(Options());
+        router.TakeReady();
+        router.Tick(3609);
+        router.Step(3609, Advert(100, Higher));
+        var ready = router.TakeReady();
+        Assert.Equal(VrrpState.Backup, router.State);
+        Assert.Empty(ready.AddAddresses);
+        Assert.Empty(ready.RemoveAddresses);
+        Assert.Equal(0, ready.GarpRounds);
+        Assert.Equal(2, ready.Transitions.Count);
+    }
+
+    [Fact]
     public void Keepalived_garp_master_delay_sends_a_second_burst()
     {
         var router = Started(Options());

@@ -10,6 +10,7 @@ namespace Trireme.Vrrp.Tests;
 internal sealed class VrrpSimulation
 {
     private readonly Random _random;
+
     private readonly List<(long At, int From, int To, byte[] Packet)> _inFlight = [];
     private readonly byte[] _buffer = new byte[VrrpPacketCodec.MaxPacketBytes];
 
@@ -68,6 +69,10 @@ internal sealed class VrrpSimulation
     {
         Alive[i] = false;
         Routers[i].TakeReady();
+        if (_holds.Length > i)
+        {
+            _holds[i] = false; // a restarted host removes stale VIPs first
+        }
     }
 
     public void Restart(int i)
@@ -129,9 +134,34 @@ internal sealed class VrrpSimulation
         }
     }
 
+    /// <summary>Whether each router's host holds the VIP, from applying its Ready lists in order.</summary>
+    public bool[] HoldsVip => _holds;
+
+    private bool[] _holds = [];
+
     private void Flush(int from)
     {
         var ready = Routers[from].TakeReady();
+        if (_holds.Length != Routers.Length)
+        {
+            _holds = new bool[Routers.Length];
+        }
+
+        if (ready.RemoveAddresses.Count > 0)
+        {
+            _holds[from] = false;
+        }
+
+        if (ready.AddAddresses.Count > 0)
+        {
+            _holds[from] = true;
+        }
+
+        // Invariant: after the host performs a Ready, it holds the VIP exactly when the router is master.
+        if (_holds[from] != (Routers[from].State == VrrpState.Master))
+        {
+            throw new InvalidOperationException($"router {from} holds VIP={_holds[from]} in state {Routers[from].State} at {Now}");
+        }
         foreach (var advert in ready.Adverts)
         {
             var o = Options[from];

@@ -3,17 +3,23 @@
 // real cluster prints them), -o json/yaml/jsonpath round trips, label/annotate/patch (three types),
 // apply create/update/unchanged, protobuf create, scale, describe, cordon/uncordon/drain, delete and
 // wait --for=delete, and two API servers over one etcd: written through A, watched through B.
-// Method: one shared fixture (real etcd 3.4 + two server processes); each test uses its own names.
+// Method: the same test bodies run once per store backend (KubectlOnTriremeStoreTests: a 3-member
+// `trireme store` cluster with A and B on different members; KubectlOnEtcdTests: real etcd 3.4), each
+// class sharing one fixture (store + two server processes); each test uses its own names.
 using System.Text.Json.Nodes;
 using Trireme.Testing;
 
 namespace Trireme.ApiServer.Kubectl.Tests;
 
-public sealed class KubectlTests(ClusterFixture cluster) : IClassFixture<ClusterFixture>
+public sealed class KubectlOnTriremeStoreTests(TriremeStoreBackend cluster) : KubectlTests(cluster), IClassFixture<TriremeStoreBackend>;
+
+public sealed class KubectlOnEtcdTests(EtcdBackend cluster) : KubectlTests(cluster), IClassFixture<EtcdBackend>;
+
+public abstract class KubectlTests(ClusterFixture cluster)
 {
-    private static void SkipIfUnavailable()
+    private void SkipIfUnavailable()
     {
-        if (ClusterFixture.SkipReason is { } reason)
+        if (cluster.SkipReason is { } reason)
         {
             Assert.Skip(reason);
         }

@@ -33,9 +33,12 @@ public sealed class VipGatedBalancer : IAsyncDisposable
         _vips = vrrpConfig.VirtualIps.Select(v => IPAddress.Parse(v.Address.ToString())).ToHashSet();
         Host = new BalancerHost(Effective(fileConfig, _vips, held: false), loggers);
         _vrrp = new VrrpInstance(vrrpConfig, loggers.CreateLogger("Trireme.Vrrp"));
-        _vrrp.VipChanged += (addresses, held) =>
+        // Follow the state, not VipChanged: one step of the router can both add and remove the VIP
+        // (Backup -> Master -> Backup), and VipChanged then reports the removal before the addition;
+        // transitions arrive in order, so the last one is the truth.
+        _vrrp.StateChanged += transition =>
         {
-            _held = held;
+            _held = transition.To == Trireme.Vrrp.Core.VrrpState.Master;
             // The event comes from the VRRP loop thread: never block it on a reload.
             _ = Task.Run(ApplyAsync);
         };

@@ -20,9 +20,14 @@ public static class LbCommand
     {
         var config = new Option<FileInfo?>("--config") { Description = "Run the balancer with this YAML configuration." };
         var check = new Option<FileInfo?>("--check-config") { Description = "Validate this configuration and exit (0 valid, 1 invalid)." };
+        var vipConfig = new Option<FileInfo?>("--vip-config")
+        {
+            Description = "Also run this VRRP instance (trireme vip's YAML); frontends bound on its VIPs listen only while this node holds the VIP.",
+        };
         var command = new Command("lb", "L4 TCP load balancer (HAProxy's role): health checks, stick tables, stats.");
         command.Options.Add(config);
         command.Options.Add(check);
+        command.Options.Add(vipConfig);
         command.SetAction(async (parse, ct) =>
         {
             var output = parse.InvocationConfiguration.Output;
@@ -38,7 +43,7 @@ public static class LbCommand
                 return 2;
             }
 
-            return await RunAsync(configFile.FullName, error, ct).ConfigureAwait(false);
+            return await RunAsync(configFile.FullName, parse.GetValue(vipConfig)?.FullName, error, ct).ConfigureAwait(false);
         });
         command.Subcommands.Add(CreateSetServer());
         return command;
@@ -60,7 +65,7 @@ public static class LbCommand
         }
     }
 
-    private static async Task<int> RunAsync(string path, TextWriter error, CancellationToken ct)
+    private static async Task<int> RunAsync(string path, string? vipPath, TextWriter error, CancellationToken ct)
     {
         // Run socket continuations on the epoll thread instead of hopping to the thread pool: the
         // forwarding loops never block, and the hop is most of a proxy's per-message cost. Read once
@@ -86,10 +91,48 @@ public static class LbCommand
             o.SingleLine = true;
             o.TimestampFormat = "HH:mm:ss.fff ";
         }));
-        var host = new BalancerHost(parsed, loggers);
-        await using (host.ConfigureAwait(false))
+        Trireme.Vrrp.VrrpConfig? vrrp = null;
+        if (vipPath is not null)
         {
-            await host.StartAsync().ConfigureAwait(false);
+            try
+            {
+                vrrp = Trireme.Vrrp.VrrpConfigLoader.Load(vipPath);
+            }
+            catch (Exception e) when (e is Trireme.Vrrp.VrrpConfigException or IOException)
+            {
+                await error.WriteLineAsync($"{vipPath}: {e.Message}").ConfigureAwait(false);
+                return 1;
+            }
+        }
+
+        IAsyncDisposable running;
+        Func<Task> start;
+        Func<Task> reload;
+        if (vrrp is null)
+        {
+            var plain = new BalancerHost(parsed, loggers);
+            (running, start, reload) = (plain, plain.StartAsync, () => plain.ReloadFromFileAsync(path));
+        }
+        else
+        {
+            var gated = new Composition.VipGatedBalancer(parsed, vrrp, loggers);
+            (running, start, reload) = (gated, gated.StartAsync, async () =>
+            {
+                try
+                {
+                    await gated.ReloadAsync(ConfigParser.ParseFile(path)).ConfigureAwait(false);
+                }
+                catch (ConfigException e)
+                {
+                    await error.WriteLineAsync($"{path}: reload refused: {e.Message}").ConfigureAwait(false);
+                }
+            });
+        }
+
+        // Disposing the gated balancer stops VRRP gracefully first (priority 0), then the listeners.
+        await using (running.ConfigureAwait(false))
+        {
+            await start().ConfigureAwait(false);
             using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
             var reloads = System.Threading.Channels.Channel.CreateBounded<bool>(
                 new System.Threading.Channels.BoundedChannelOptions(1) { FullMode = System.Threading.Channels.BoundedChannelFullMode.DropWrite });
@@ -121,7 +164,7 @@ public static class LbCommand
                     {
                     }
 
-                    await host.ReloadFromFileAsync(path).ConfigureAwait(false);
+                    await reload().ConfigureAwait(false);
                 }
             }
             catch (OperationCanceledException)

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Trireme.Cli.Composition;
 using Trireme.Store;
 
 namespace Trireme.Cli.Commands;
@@ -23,22 +24,56 @@ public static class UpCommand
     }
 
     /// <summary>What every role gets: where to keep data, how to run trireme, where to print.</summary>
-    public sealed record UpContext(string DataDir, IReadOnlyList<string> TriremeCommand, TextWriter Output, int StoreClientPort, int StorePeerPort);
+    public sealed record UpContext(string DataDir, IReadOnlyList<string> TriremeCommand, TextWriter Output, int StoreClientPort, int StorePeerPort)
+    {
+        /// <summary>The VIP (control-plane endpoint); nodes are the next three addresses (127.0.0.11-13).</summary>
+        public string Vip { get; init; } = "127.0.0.10";
+
+        public int ApiServerPort { get; init; } = 6443;
+
+        public int LbPort { get; init; } = 8443;
+
+        public int StatsPort { get; init; } = 9090;
+
+        public int VrrpPort { get; init; } = 5112;
+
+        /// <summary>Filled by the store role: one client URL per node, in node order.</summary>
+        public List<string> StoreClientUrls { get; } = [];
+
+        public string PkiDir => Path.Combine(DataDir, "pki");
+
+        public string NodeAddress(int node) => UpRoles.NodeAddress(Vip, node);
+    }
 
     /// <summary>Roles started in this order and stopped in reverse.</summary>
-    public static IReadOnlyList<Func<IUpRole>> Roles { get; } = [() => new StoreRole()];
+    public static IReadOnlyList<Func<IUpRole>> Roles { get; } =
+        [() => new StoreRole(), () => new UpRoles.PkiRole(), () => new UpRoles.ApiServerRole(), () => new UpRoles.EdgeRole()];
 
     public static Command Create()
     {
-        var command = new Command("up", "Start a local highly-available cluster on loopback addresses (store: 3 members on 127.0.0.11-13).");
+        var command = new Command("up", "Start a local highly-available cluster on loopback addresses (store, API server and VIP-gated balancer on 127.0.0.11-13, VIP 127.0.0.10).");
         var dataDir = new Option<string>("--data-dir") { Description = "Where members keep their data.", DefaultValueFactory = _ => "./.trireme" };
         var clientPort = new Option<int>("--store-client-port") { Description = "Store client port on each address (first run only).", DefaultValueFactory = _ => 2379 };
         var peerPort = new Option<int>("--store-peer-port") { Description = "Store peer port on each address (first run only).", DefaultValueFactory = _ => 2380 };
+        var apiPort = new Option<int>("--apiserver-port") { Description = "API server secure port on each node address.", DefaultValueFactory = _ => 6443 };
+        var lbPort = new Option<int>("--lb-port") { Description = "Balancer frontend port on the VIP (the kubeconfig's server).", DefaultValueFactory = _ => 8443 };
+        var statsPort = new Option<int>("--stats-port") { Description = "Balancer stats port on each node address.", DefaultValueFactory = _ => 9090 };
+        var vrrpPort = new Option<int>("--vrrp-port") { Description = "UDP port of the loopback VRRP adverts.", DefaultValueFactory = _ => 5112 };
         command.Options.Add(dataDir);
         command.Options.Add(clientPort);
         command.Options.Add(peerPort);
+        command.Options.Add(apiPort);
+        command.Options.Add(lbPort);
+        command.Options.Add(statsPort);
+        command.Options.Add(vrrpPort);
         command.SetAction((parse, ct) => RunAsync(new UpContext(Path.GetFullPath(parse.GetValue(dataDir)!), TriremeCommand(),
-            parse.InvocationConfiguration.Output, parse.GetValue(clientPort), parse.GetValue(peerPort)), ct));
+            parse.InvocationConfiguration.Output, parse.GetValue(clientPort), parse.GetValue(peerPort))
+        {
+            ApiServerPort = parse.GetValue(apiPort),
+            LbPort = parse.GetValue(lbPort),
+            StatsPort = parse.GetValue(statsPort),
+            VrrpPort = parse.GetValue(vrrpPort),
+        }, ct));
         return command;
     }
 
@@ -61,6 +96,7 @@ public static class UpCommand
                 await role.StartAsync(context, stop.Token).ConfigureAwait(false);
             }
 
+            await context.Output.WriteLineAsync($"  kubectl --kubeconfig {Path.Combine(context.PkiDir, "admin.conf")} get cs").ConfigureAwait(false);
             await context.Output.WriteLineAsync("trireme up: running; press Ctrl-C to stop.").ConfigureAwait(false);
             await Task.Delay(Timeout.Infinite, stop.Token).ConfigureAwait(false);
         }
@@ -110,6 +146,7 @@ public static class UpCommand
                 await context.Output.WriteLineAsync($"  member {name} id {id:x16}{(isLeader ? "  <- leader" : "")}").ConfigureAwait(false);
             }
 
+            context.StoreClientUrls.AddRange(_cluster.Members.Select(m => m.Client));
             await context.Output.WriteLineAsync($"  reach it with: ETCDCTL_API=3 etcdctl --endpoints {_cluster.Endpoints} member list")
                 .ConfigureAwait(false);
         }

@@ -51,6 +51,7 @@ public sealed class StoreServer : IAsyncDisposable
             var grpc = EtcdServices.Map(new GrpcServer(new GrpcServerOptions
             {
                 MaxReceiveMessageBytes = EtcdLimits.MaxReceiveMessageBytes,
+                WaitUntilReady = token => member.Published.IsCompleted ? Task.CompletedTask : member.Published.WaitAsync(token),
             }, loggers.CreateLogger("Trireme.Store.Grpc")), member);
             var host = await GrpcHost.StartAsync(grpc, new GrpcHostOptions
             {

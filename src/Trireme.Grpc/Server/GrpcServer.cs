@@ -132,6 +132,11 @@ public sealed partial class GrpcServer
     {
         try
         {
+            if (Options.WaitUntilReady is { } ready)
+            {
+                await ready(call.CancellationToken).ConfigureAwait(false);
+            }
+
             await invoke(http, call).ConfigureAwait(false);
             SetStatus(http, StatusCode.OK, null);
         }

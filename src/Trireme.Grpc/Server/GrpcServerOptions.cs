@@ -8,4 +8,9 @@ public sealed class GrpcServerOptions
 
     /// <summary>Largest response message sent; a handler producing more fails with RESOURCE_EXHAUSTED.</summary>
     public int MaxSendMessageBytes { get; init; } = int.MaxValue;
+
+    /// <summary>Awaited before any handler runs (etcd's ReadyNotify: a member accepts connections at once
+    /// but serves nothing until it has joined and published itself). Null = always ready. A call whose
+    /// deadline passes while it waits ends with DEADLINE_EXCEEDED, as any other wait would.</summary>
+    public Func<CancellationToken, Task>? WaitUntilReady { get; init; }
 }

@@ -154,6 +154,13 @@ public sealed partial class StoreMember
     {
         var wasLeader = _role == RaftRole.Leader;
         _role = soft.Role;
+        if (_leader == 0 && soft.Leader != 0 && !_published.Task.IsCompleted)
+        {
+            // Publish as soon as there is a leader to take it, not at the next 10-tick retry: clients
+            // wait for it. Posted, so the proposal happens between Ready rounds.
+            Post(MaybePublishAttributes);
+        }
+
         Volatile.Write(ref _leader, soft.Leader);
         if (soft.Role == RaftRole.Leader && !wasLeader)
         {
@@ -281,6 +288,10 @@ public sealed partial class StoreMember
         if (attributes is not null && _members.TryGetValue(attributes.Id, out var existing))
         {
             _members[attributes.Id] = existing with { Name = attributes.Name, ClientUrls = attributes.ClientUrls };
+            if (attributes.Id == Id && IsPublished(_members[Id]))
+            {
+                _published.TrySetResult();
+            }
         }
     }
 
@@ -293,16 +304,20 @@ public sealed partial class StoreMember
             return;
         }
 
-        var wanted = _options.AdvertiseClientUrls;
-        if (me.Name == _options.Name && me.ClientUrls.SequenceEqual(wanted))
+        if (IsPublished(me))
         {
+            _published.TrySetResult();
             return;
         }
 
+        var wanted = _options.AdvertiseClientUrls;
         var body = JsonSerializer.SerializeToUtf8Bytes(new MemberInfo { Id = Id, Name = _options.Name, ClientUrls = wanted },
             MemberJson.Default.MemberInfo);
         _raft.Propose(EntryEnvelope.Encode(EntryEnvelope.MemberAttributes, Id, 0, body));
     }
+
+    private bool IsPublished(MemberInfo me) =>
+        me.Name == _options.Name && me.ClientUrls.SequenceEqual(_options.AdvertiseClientUrls);
 
     /// <summary>Every SnapshotCount applied entries: snapshot the state machine, let the core compact its
     /// log, write the snapshot file (fsync + rename), mark it in the WAL and release older segments.</summary>

@@ -39,6 +39,7 @@ public sealed partial class StoreMember : IAsyncDisposable
     private readonly Dictionary<ulong, MemberInfo> _members = [];
     private readonly Thread _loop;
     private readonly TaskCompletionSource _loopStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    private readonly TaskCompletionSource _published = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private WriteAheadLog _wal = null!;
     private SnapshotFiles _snapshots = null!;
     private PeerTransport _transport = null!;
@@ -70,6 +71,11 @@ public sealed partial class StoreMember : IAsyncDisposable
     public ulong Leader => Volatile.Read(ref _leader);
 
     public bool IsLeader => Leader == Id;
+
+    /// <summary>Completes once this member's name and client URLs are in the applied member list (etcd's
+    /// ReadyNotify after publish): from then on MemberList anywhere shows them, so the client API serves
+    /// only after it, as etcd's does.</summary>
+    public Task Published => _published.Task;
 
     /// <summary>Recovers from the data dir (snapshot + WAL) or bootstraps, starts the peer listener,
     /// the loop and the ticker. Throws <see cref="WalCorruptException"/> on a damaged WAL.</summary>

@@ -17,6 +17,8 @@ public enum FaultKind : byte
     RemoveNode,
     LeadershipTransfer,
     UnsyncedWritesLost,
+    /// <summary>A link's queue was full (a real transport's bounded queue drops too).</summary>
+    LinkQueueFull,
 }
 
 /// <summary>What a run did, for the summary <c>trireme sim</c> prints and for tests that want to know

@@ -9,6 +9,13 @@ namespace Trireme.Raft.Simulation;
 /// </summary>
 internal sealed class SimulatedNetwork
 {
+    /// <summary>Messages in flight on one directed link before further sends on it are dropped, as the
+    /// host transport's bounded per-peer queue does. Far above what flow control lets a correct core put
+    /// on a link (so correct runs never reach it and replay as before), it stops a broken variant's
+    /// duplicate-amplified rejection storm from growing the network without bound.</summary>
+    public const int MaxInFlightPerLink = 1024;
+
+    private readonly Dictionary<(ulong From, ulong To), int> _perLink = [];
     private readonly PriorityQueue<Message, (long DeliverAt, long Sequence)> _inFlight = new();
     private readonly HashSet<(ulong From, ulong To)> _cut = [];
     private readonly Random _random;
@@ -37,6 +44,12 @@ internal sealed class SimulatedNetwork
 
     public void Send(Message message, long now)
     {
+        if (LinkLoad(message) >= MaxInFlightPerLink)
+        {
+            _stats.Count(FaultKind.LinkQueueFull);
+            return;
+        }
+
         if (DropRate > 0 && _random.NextDouble() < DropRate)
         {
             _stats.Count(FaultKind.MessageDropped);
@@ -58,6 +71,7 @@ internal sealed class SimulatedNetwork
         while (_inFlight.TryPeek(out var message, out var due) && due.DeliverAt <= now)
         {
             _inFlight.Dequeue();
+            ReleaseLink(message);
             if (_cut.Contains((message.From, message.To)))
             {
                 _stats.Count(FaultKind.MessageLostToPartition);
@@ -95,6 +109,23 @@ internal sealed class SimulatedNetwork
         }
 
         _inFlight.Enqueue(message, (now + latency, _sequence++));
+        _perLink[(message.From, message.To)] = LinkLoad(message) + 1;
         _stats.MessagesSent++;
+    }
+
+    private int LinkLoad(Message message) => _perLink.GetValueOrDefault((message.From, message.To));
+
+    private void ReleaseLink(Message message)
+    {
+        var link = (message.From, message.To);
+        var load = _perLink[link] - 1;
+        if (load == 0)
+        {
+            _perLink.Remove(link);
+        }
+        else
+        {
+            _perLink[link] = load;
+        }
     }
 }

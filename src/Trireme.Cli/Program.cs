@@ -5,7 +5,11 @@ namespace Trireme.Cli;
 
 public static class Program
 {
-    public static int Main(string[] args) => BuildRoot().Parse(args).Invoke();
+    public static int Main(string[] args)
+    {
+        ParentWatch.StartIfAsked();
+        return BuildRoot().Parse(args).Invoke();
+    }
 
     /// <summary>
     /// The command tree. Every static class in <c>Trireme.Cli.Commands</c> with a

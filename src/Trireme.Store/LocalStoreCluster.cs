@@ -65,6 +65,8 @@ public sealed partial class LocalStoreCluster : IAsyncDisposable
         foreach (var (name, client, peer) in members)
         {
             var start = new ProcessStartInfo(command[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            // The child stops itself if this process dies without stopping it (see Trireme.Cli.ParentWatch).
+            start.Environment["TRIREME_PARENT_PID"] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
             foreach (var arg in command.Skip(1).Concat([
                 "store", "--name", name, "--data-dir", Path.Combine(dataDir, name),
                 "--listen-client-urls", client, "--advertise-client-urls", client,

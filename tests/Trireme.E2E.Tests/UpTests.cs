@@ -25,22 +25,7 @@ public sealed partial class UpTests
 
         var dir = Directory.CreateTempSubdirectory("trireme-e2e-");
         var output = new StringBuilder();
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var arg in new[]
-        {
-            Path.Combine(AppContext.BaseDirectory, "trireme.dll"), "up", "--data-dir", Path.Combine(dir.FullName, "data"),
-            "--store-client-port", $"{FreePort()}", "--store-peer-port", $"{FreePort()}", "--apiserver-port", $"{FreePort()}",
-            "--lb-port", $"{FreePort()}", "--stats-port", $"{FreePort()}", "--vrrp-port", $"{FreeUdpPort()}",
-        })
-        {
-            start.ArgumentList.Add(arg);
-        }
-
-        using var up = Process.Start(start)!;
-        up.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        up.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
-        up.BeginOutputReadLine();
-        up.BeginErrorReadLine();
+        using var up = StartUp(Path.Combine(dir.FullName, "data"), output);
         string Out() { lock (output) { return output.ToString(); } }
         try
         {
@@ -92,6 +77,62 @@ public sealed partial class UpTests
                 {
                     Kill9(pid);
                 }
+            }
+
+            dir.Delete(recursive: true);
+        }
+    }
+
+    /// <summary>Starts the real `trireme up` on free ports; its output lines go to <paramref name="output"/>.</summary>
+    private static Process StartUp(string dataDir, StringBuilder output)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var arg in new[]
+        {
+            Path.Combine(AppContext.BaseDirectory, "trireme.dll"), "up", "--data-dir", dataDir,
+            "--store-client-port", $"{FreePort()}", "--store-peer-port", $"{FreePort()}", "--apiserver-port", $"{FreePort()}",
+            "--lb-port", $"{FreePort()}", "--stats-port", $"{FreePort()}", "--vrrp-port", $"{FreeUdpPort()}",
+        })
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        var up = Process.Start(start)!;
+        up.OutputDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        up.ErrorDataReceived += (_, e) => { lock (output) { output.AppendLine(e.Data); } };
+        up.BeginOutputReadLine();
+        up.BeginErrorReadLine();
+        return up;
+    }
+
+    [Fact]
+    public async Task Kill_9_of_up_stops_every_role_it_started()
+    {
+        // Nobody is left to send SIGTERM when up dies with -9: each role watches its parent and stops
+        // itself (gracefully), so a rerun can bind the same addresses.
+        var ct = TestContext.Current.CancellationToken;
+        var dir = Directory.CreateTempSubdirectory("trireme-e2e-");
+        var output = new StringBuilder();
+        using var up = StartUp(Path.Combine(dir.FullName, "data"), output);
+        string Out() { lock (output) { return output.ToString(); } }
+        var pids = new List<int>();
+        try
+        {
+            await PollAsync(() => Task.FromResult(Out().Contains("trireme up: running", StringComparison.Ordinal) || up.HasExited),
+                TimeSpan.FromSeconds(240), "up never reported running", ct);
+            Assert.False(up.HasExited, Out());
+            pids = Pids().Matches(Out()).Select(m => int.Parse(m.Groups[2].Value, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+            Assert.Equal(9, pids.Count);
+
+            Kill9(up.Id);
+            await PollAsync(() => Task.FromResult(!pids.Any(Alive)), TimeSpan.FromSeconds(60),
+                $"roles still running 60 s after up was killed: {string.Join(", ", pids.Where(Alive))}", ct);
+        }
+        finally
+        {
+            foreach (var pid in pids.Where(Alive))
+            {
+                Kill9(pid);
             }
 
             dir.Delete(recursive: true);

@@ -48,6 +48,7 @@ public static class ApiServerCommand
                 MaxRequestsInflight = parse.GetValue(inflight),
                 MaxMutatingRequestsInflight = parse.GetValue(mutatingInflight),
             };
+            using var stop = new StopSignals(ct);
             using var logs = LoggerFactory.Create(b => b.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Information));
             var endpoints = parse.GetValue(etcdServers)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             await using var store = EtcdKeyValueStore.Connect(endpoints, parse.GetValue(etcdCa), parse.GetValue(etcdCert), parse.GetValue(etcdKey));
@@ -56,7 +57,7 @@ public static class ApiServerCommand
             parse.InvocationConfiguration.Output.WriteLine($"apiserver listening on {host.Url}");
             try
             {
-                await Task.Delay(Timeout.Infinite, ct);
+                await Task.Delay(Timeout.Infinite, stop.Token);
             }
             catch (OperationCanceledException)
             {

@@ -266,6 +266,8 @@ internal static class UpRoles
             var logs = Path.Combine(context.DataDir, "logs");
             Directory.CreateDirectory(logs);
             var start = new ProcessStartInfo(context.TriremeCommand[0]) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+            // The child stops itself if this process dies without stopping it (see Trireme.Cli.ParentWatch).
+            start.Environment["TRIREME_PARENT_PID"] = Environment.ProcessId.ToString(System.Globalization.CultureInfo.InvariantCulture);
             foreach (var arg in context.TriremeCommand.Skip(1).Concat(args))
             {
                 start.ArgumentList.Add(arg);

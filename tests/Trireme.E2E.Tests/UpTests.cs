@@ -38,6 +38,8 @@ public sealed partial class UpTests
             var cs = await Kubectl("get", "cs");
             Assert.True(cs.Code == 0, cs.Text);
             Assert.Matches(@"etcd-0\s+Healthy", cs.Text);
+            Assert.Matches(@"etcd-1\s+Healthy", cs.Text);
+            Assert.Matches(@"etcd-2\s+Healthy", cs.Text);
             Assert.Contains("default", (await Kubectl("get", "ns")).Text, StringComparison.Ordinal);
             Assert.Equal(0, (await Kubectl("create", "ns", "demo")).Code);
             Assert.Equal(0, (await Kubectl("run", "nginx", "--image", "nginx", "--restart=Never", "--port", "80", "-n", "demo")).Code);

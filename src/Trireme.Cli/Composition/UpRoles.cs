@@ -62,7 +62,10 @@ internal static class UpRoles
             {
                 var address = context.NodeAddress(node);
                 _children.Add(Child.Start(context, $"apiserver{node}", [
-                    "apiserver", "--etcd-servers", context.StoreClientUrls[node - 1],
+                    // Its own member first (kubeadm's stacked topology), then the others: the client fails
+                    // over in this order, so the API server outlives its local member, and componentstatuses
+                    // shows one etcd-N per member.
+                    "apiserver", "--etcd-servers", string.Join(",", context.StoreClientUrls.Skip(node - 1).Concat(context.StoreClientUrls.Take(node - 1))),
                     "--bind-address", address, "--secure-port", $"{context.ApiServerPort}", "--advertise-address", address,
                     "--tls-cert-file", Path.Combine(context.PkiDir, "apiserver.crt"),
                     "--tls-private-key-file", Path.Combine(context.PkiDir, "apiserver.key"),

@@ -222,9 +222,18 @@ public sealed partial class RaftNode
             _votes.TryAdd(from, granted);
         }
 
+        // Tally against the voters of *now*: a vote recorded under an earlier configuration (this node's
+        // own, cast before an applied change removed it) must not count. Found by simulator seed
+        // 264142: a node told to campaign while its removal was being applied won with its own stale
+        // vote plus one other, without the entry a majority of the new configuration had committed.
         int yes = 0, no = 0;
-        foreach (var vote in _votes.Values)
+        foreach (var (voter, vote) in _votes)
         {
+            if (!IsVoter(voter))
+            {
+                continue;
+            }
+
             if (vote)
             {
                 yes++;

@@ -77,8 +77,11 @@ internal sealed class SimNode
         }
     }
 
+    private ulong _lastTracedCommit;
+
     public void Crash(Random random)
     {
+        _sim.TraceEvent($"node {Id} crashes (durable last index {Disk.Durable.LastIndex}, written {Disk.Written.LastIndex})");
         IsAlive = false;
         Role = RaftRole.Follower;
         Leader = 0;
@@ -100,6 +103,7 @@ internal sealed class SimNode
         }
 
         _core = RaftNode.Restart(config, persisted, random);
+        _sim.TraceEvent($"node {Id} restarts: term {persisted.HardState.Term} vote {persisted.HardState.Vote} commit {persisted.HardState.Commit}, last index {Disk.Durable.LastIndex}, voters {string.Join(",", _core.Status.ConfState.Voters)}");
         var snapshot = Disk.Durable.Snapshot;
         StateMachine = snapshot is null ? new KvStateMachine() : KvStateMachine.Deserialize(snapshot.Data.Span);
         Applied = Disk.Durable.SnapshotIndex;
@@ -176,6 +180,12 @@ internal sealed class SimNode
 
         if (ready.HardState is { } persisted)
         {
+            if (_sim.Options.Trace is not null && persisted.Commit != _lastTracedCommit)
+            {
+                _lastTracedCommit = persisted.Commit;
+                _sim.TraceEvent($"node {Id} term {persisted.Term} vote {persisted.Vote} commit {persisted.Commit} (last {Disk.Written.LastIndex}, synced {sync})");
+            }
+
             _sim.Safety.ObserveCommit(Id, persisted.Term, persisted.Commit, Disk.Written.PrefixAt);
         }
     }
@@ -197,6 +207,7 @@ internal sealed class SimNode
 
         StateMachine = KvStateMachine.Deserialize(snapshot.Data.Span);
         Applied = snapshot.Metadata.Index;
+        _sim.TraceEvent($"node {Id} installs snapshot at index {Applied} term {snapshot.Metadata.Term}, voters {string.Join(",", snapshot.Metadata.ConfState.Voters)}");
         _sim.Stats.SnapshotsInstalled++;
         _sim.Safety.ObserveSnapshotState(Id, Applied, StateMachine.StateHash());
     }
@@ -225,6 +236,7 @@ internal sealed class SimNode
             {
                 if (ConfChange.TryDecode(entry.Data.Span, out var change))
                 {
+                    _sim.TraceEvent($"node {Id} applies {change.Type} {change.NodeId} at index {entry.Index}; voters now {string.Join(",", _core.Status.ConfState.Voters)}");
                     _sim.OnConfChangeApplied(this, change, now);
                 }
             }
@@ -275,6 +287,11 @@ internal sealed class SimNode
         }
 
         var wasLeader = Role == RaftRole.Leader;
+        if (Role != state.Role || Leader != state.Leader)
+        {
+            _sim.TraceEvent($"node {Id} term {Term}: {state.Role}, leader {state.Leader}, last index {Disk.Written.LastIndex}");
+        }
+
         Role = state.Role;
         Leader = state.Leader;
         if (Role == RaftRole.Leader)

@@ -57,6 +57,10 @@ public sealed record SimOptions
 {
     public int Seed { get; init; }
 
+    /// <summary>When set, one line per notable event (role changes, commits, membership, faults), for
+    /// reading a failing seed's story. Not part of the run's outcome: tracing changes nothing.</summary>
+    public TextWriter? Trace { get; init; }
+
     /// <summary>Founding voters (1..7).</summary>
     public int Nodes { get; init; } = 3;
 

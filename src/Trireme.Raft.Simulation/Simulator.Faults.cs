@@ -42,6 +42,7 @@ public sealed partial class Simulator
             else if (Network.IsPartitioned && _random.NextDouble() < PartitionHealPerStep)
             {
                 Network.Heal();
+                TraceEvent("heal");
                 Stats.Count(FaultKind.Heal);
             }
         }
@@ -106,6 +107,7 @@ public sealed partial class Simulator
             }
 
             Stats.Count(FaultKind.SymmetricPartition);
+            TraceEvent($"partition: {{{string.Join(",", sideA)}}} | {{{string.Join(",", members.Where(m => !sideA.Contains(m)))}}}");
         }
         else
         {
@@ -126,6 +128,7 @@ public sealed partial class Simulator
             }
 
             Stats.Count(FaultKind.AsymmetricPartition);
+            TraceEvent($"asymmetric partition around node {node} ({(outbound ? "outbound" : "inbound")})");
         }
     }
 
@@ -154,6 +157,7 @@ public sealed partial class Simulator
             {
                 _retireAt.Remove(id);
                 _byId[id].Retire();
+                TraceEvent($"node {id} retired (removed)");
             }
         }
 
@@ -163,6 +167,7 @@ public sealed partial class Simulator
             {
                 _joining.Remove(id);
                 _byId[id].Retire();
+                TraceEvent($"node {id} retired (join never committed)");
             }
         }
 
@@ -265,6 +270,7 @@ public sealed partial class Simulator
         AddNode(joiner);
         _joining[id] = Now + JoinDeadlineSteps;
         Stats.Count(FaultKind.AddLearner);
+        TraceEvent($"leader {leader.Id} proposes AddLearner {id}");
     }
 
     private void Propose(SimNode leader, ConfChange change, FaultKind kind)
@@ -272,6 +278,7 @@ public sealed partial class Simulator
         if (leader.Core.ProposeConfChange(change).Outcome == ProposeOutcome.Accepted)
         {
             Stats.Count(kind);
+            TraceEvent($"leader {leader.Id} proposes {change.Type} {change.NodeId}");
         }
     }
 
@@ -288,7 +295,9 @@ public sealed partial class Simulator
             return;
         }
 
-        leader.Core.TransferLeadership(voters[_random.Next(voters.Count)]);
+        var target = voters[_random.Next(voters.Count)];
+        leader.Core.TransferLeadership(target);
+        TraceEvent($"leader {leader.Id} transfers leadership to {target}");
         Stats.Count(FaultKind.LeadershipTransfer);
     }
 

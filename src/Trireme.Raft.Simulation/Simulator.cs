@@ -252,6 +252,8 @@ public sealed partial class Simulator
         return new SimResult(Options, Stats, null, null, Now, verdict, _history.Count) { History = _history };
     }
 
+    internal void TraceEvent(string what) => Options.Trace?.WriteLine($"{Now,6} {what}");
+
     private SimResult Failed(Checker checker, string message)
     {
         Stats.HighestTerm = Safety.HighestTerm;

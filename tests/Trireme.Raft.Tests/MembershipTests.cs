@@ -111,6 +111,53 @@ public sealed class MembershipTests
     }
 
     [Fact]
+    public void Membership_6_a_vote_cast_before_a_change_removed_the_voter_does_not_count()
+    {
+        // Regression for simulator seed 264142. Node 3 learns that its own removal committed, is told to
+        // campaign (a transfer's TimeoutNow) before it applies the removal, votes for itself as a voter,
+        // then applies the removal. One grant from node 2 must not make it leader of {1, 2}: its own
+        // vote was cast under a configuration that no longer holds. (It did, and led without an entry
+        // the new configuration's majority had committed.)
+        var net = TestNetwork.Create(3);
+        net.Elect(1);
+        Assert.Equal(ProposeOutcome.Accepted, net[1].ProposeConfChange(Change(ConfChangeType.RemoveNode, 3)).Outcome);
+        var removal = net[1].Status.LastIndex;
+        // Node 3 receives and acknowledges the removal entry, but the message telling it the entry
+        // committed is held back.
+        var held = new List<Message>();
+        net.Filter = m =>
+        {
+            if (m.To != 3 || m.Commit < removal)
+            {
+                return true;
+            }
+
+            held.Add(m);
+            return false;
+        };
+        net.Stabilize();
+        Assert.Equal([1UL, 2], net[1].Status.ConfState.Voters);
+        net.Filter = _ => true;
+
+        foreach (var m in held)
+        {
+            net[3].Step(m); // the removal and its commit reach node 3; its Ready is not handled yet
+        }
+
+        net[3].Step(new Message { Type = MessageType.TimeoutNow, From = 1, To = 3, Term = net[1].Term });
+        Assert.Equal(RaftRole.Candidate, net[3].Role);
+        var requests = net.Peers[3].HandleReady(); // persists, applies the removal at Advance
+        Assert.Equal([1UL, 2], net[3].Status.ConfState.Voters);
+
+        net[2].Step(Assert.Single(requests, r => r.To == 2 && r.Type == MessageType.Vote));
+        var answer = Assert.Single(net.Peers[2].HandleReady(), r => r.To == 3 && r.Type == MessageType.VoteResponse);
+        Assert.False(answer.Reject); // node 2 grants: node 3's log is as up to date as its own
+        net[3].Step(answer);
+
+        Assert.NotEqual(RaftRole.Leader, net[3].Role);
+    }
+
+    [Fact]
     public void Membership_6_only_one_change_may_be_pending()
     {
         var net = TestNetwork.Create(3);

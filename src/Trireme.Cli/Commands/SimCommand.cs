@@ -31,8 +31,10 @@ public static class SimCommand
                 + "ForgetVoteOnRestart, CommitWithoutMajority, VoteTwiceInTerm, SkipLogMatchCheck (comma-separated)",
         };
 
+        var trace = new Option<bool>("--trace") { Description = "Print one line per notable event (roles, commits, membership, faults) before the summary" };
+
         var command = new Command("sim", "Run the seeded Raft cluster simulator with fault injection and safety/linearizability checkers.");
-        foreach (var option in new Option[] { seed, nodes, steps, faults, clients, crashEvery, seeds, broken })
+        foreach (var option in new Option[] { seed, nodes, steps, faults, clients, crashEvery, seeds, broken, trace })
         {
             command.Options.Add(option);
         }
@@ -53,6 +55,7 @@ public static class SimCommand
                     MeanStepsBetweenCrashes = parse.GetValue(crashEvery),
                     Faults = faultText.Equals("all", StringComparison.OrdinalIgnoreCase) ? SimFaults.All : SimOptions.ParseFaults(faultText),
                     Broken = ParseBroken(parse.GetValue(broken)),
+                    Trace = parse.GetValue(trace) ? output : null,
                 };
                 options = options with { HealSteps = Math.Min(options.HealSteps, options.Steps / 2), LivenessBoundTicks = Math.Min(options.LivenessBoundTicks, Math.Max(1, (options.Steps / 2) - 1)) };
                 options.Validate();

@@ -2,7 +2,10 @@
 // acknowledged write, the killed member restarts from its WAL + snapshot (snapshot-count is small so
 // snapshots and log compaction really happen) and converges to the same HashKV as the others; a watch
 // opened by real etcdctl keeps delivering across the leader kill; a member whose WAL is corrupted in the
-// middle refuses to start with a message naming the file and byte offset.
+// middle refuses to start with a message naming the file and byte offset, and is replaced the way the
+// message says (etcdctl member remove, wipe its data dir, member add --learner with the same peer URL,
+// start with --initial-cluster-state existing, member promote) and then holds all the data.
+// (The many-client linearizability check under repeated kills is Faults/KillLinearizabilityTests.)
 using System.Collections.Concurrent;
 using Google.Protobuf;
 using Trireme.Grpc.Client;
@@ -129,7 +132,7 @@ public sealed class CrashTests
     }
 
     [Fact]
-    public async Task A_member_with_a_corrupted_wal_refuses_to_start_naming_file_and_offset()
+    public async Task A_member_with_a_corrupted_wal_refuses_to_start_naming_file_and_offset_and_is_replaced()
     {
         if (EtcdCluster.EtcdctlPath is null)
         {
@@ -154,5 +157,58 @@ public sealed class CrashTests
         await Poll.UntilAsync(() => process.HasExited, TimeSpan.FromSeconds(60), "the corrupted member to exit");
         Assert.Contains($"WAL corrupted: {segment} at byte offset {offset}", process.OutputTail, StringComparison.Ordinal);
         Assert.Contains("Refusing to start", process.OutputTail, StringComparison.Ordinal);
+        Assert.Equal(2, process.ExitCode);
+
+        // Replace it as the message says, with the same name and peer URL (an operator replacing a disk).
+        var m3 = cluster.Members[2];
+        var peer = m3.PeerUrl.ToString().TrimEnd('/');
+        var (lcode, list, lerr) = await cluster.EtcdctlAtAsync(0, "member", "list");
+        Assert.True(lcode == 0, lerr);
+        var oldId = list.Split('\n').Single(l => l.Contains($", {m3.Name}, ", StringComparison.Ordinal)).Split(',')[0];
+        await Poll.UntilAsync(async () => (await cluster.EtcdctlAtAsync(0, "member", "remove", oldId)).ExitCode == 0,
+            TimeSpan.FromSeconds(60), "member remove of the corrupted member");
+        Directory.Delete(m3.DataDir, recursive: true);
+        string added = "";
+        await Poll.UntilAsync(async () =>
+        {
+            var (code, stdout, _) = await cluster.EtcdctlAtAsync(0, "member", "add", m3.Name, "--learner", "--peer-urls", peer);
+            added = stdout;
+            return code == 0;
+        }, TimeSpan.FromSeconds(60), "member add --learner of the replacement");
+        Assert.Contains("ETCD_INITIAL_CLUSTER_STATE=\"existing\"", added, StringComparison.Ordinal);
+        var newId = System.Text.RegularExpressions.Regex.Match(added, "Member ([0-9a-f]+) added").Groups[1].Value;
+        Assert.NotEmpty(newId);
+
+        cluster.StartMember(2, "existing");
+        await Poll.UntilAsync(async () =>
+        {
+            var (c, o, _) = await cluster.EtcdctlAtAsync(2, "get", "/wal/4", "--consistency", "s", "--print-value-only");
+            return c == 0 && o.Trim() == "x";
+        }, TimeSpan.FromSeconds(90), "the replacement learner to catch up\n" + cluster.Logs);
+        await Poll.UntilAsync(async () => (await cluster.EtcdctlAtAsync(0, "member", "promote", newId)).ExitCode == 0,
+            TimeSpan.FromSeconds(90), "member promote of the replacement");
+        (_, list, _) = await cluster.EtcdctlAtAsync(0, "member", "list");
+        Assert.Contains($"{newId}, started, {m3.Name}, {peer}, {m3.ClientUrl.ToString().TrimEnd('/')}, false", list, StringComparison.Ordinal);
+
+        // All the data is there: the same keys through the replacement alone, and the same HashKV everywhere.
+        var range = await Get(m3.ClientUrl, "/wal/", serializable: true);
+        Assert.Equal(Enumerable.Range(0, 5).Select(i => $"/wal/{i}"), range.Kvs.Select(kv => kv.Key.ToStringUtf8()));
+        Assert.True(await TryPut(m3.ClientUrl, "/wal/after", "y"), "a write through the promoted replacement");
+        var revision = (await Get(cluster.Members[0].ClientUrl, "/wal/", serializable: false)).Header.Revision;
+        var hashes = new List<uint>();
+        foreach (var member in cluster.Members)
+        {
+            using var channel = new GrpcChannel(member.ClientUrl);
+            Pb.HashKVResponse? hash = null;
+            await Poll.UntilAsync(async () =>
+            {
+                hash = await channel.UnaryAsync(EtcdMethods.HashKV, new Pb.HashKVRequest { Revision = revision },
+                    Pb.HashKVResponse.Parser, new CallOptions(TimeSpan.FromSeconds(5)));
+                return true;
+            }, TimeSpan.FromSeconds(60), $"HashKV of {member.Name}");
+            hashes.Add(hash!.Hash);
+        }
+
+        Assert.Single(hashes.Distinct());
     }
 }

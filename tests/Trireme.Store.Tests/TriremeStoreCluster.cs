@@ -28,9 +28,11 @@ internal sealed class TriremeStoreCluster : IAsyncDisposable
     private readonly int _snapshotCount;
     private readonly int _heartbeatMilliseconds;
     private readonly int _electionMilliseconds;
+    private readonly IReadOnlyList<string> _extraArguments;
 
-    private TriremeStoreCluster(int snapshotCount, int heartbeatMilliseconds, int electionMilliseconds)
+    private TriremeStoreCluster(int snapshotCount, int heartbeatMilliseconds, int electionMilliseconds, IReadOnlyList<string> extraArguments)
     {
+        _extraArguments = extraArguments;
         _snapshotCount = snapshotCount;
         _heartbeatMilliseconds = heartbeatMilliseconds;
         _electionMilliseconds = electionMilliseconds;
@@ -57,9 +59,9 @@ internal sealed class TriremeStoreCluster : IAsyncDisposable
     }
 
     public static async Task<TriremeStoreCluster> StartAsync(int size = 3, int snapshotCount = 10_000,
-        int heartbeatMilliseconds = 100, int electionMilliseconds = 1000)
+        int heartbeatMilliseconds = 100, int electionMilliseconds = 1000, IReadOnlyList<string>? extraArguments = null)
     {
-        var cluster = new TriremeStoreCluster(snapshotCount, heartbeatMilliseconds, electionMilliseconds);
+        var cluster = new TriremeStoreCluster(snapshotCount, heartbeatMilliseconds, electionMilliseconds, extraArguments ?? []);
         for (var i = 0; i < size; i++)
         {
             var address = IPAddress.Parse($"127.0.0.{21 + i}");
@@ -100,6 +102,7 @@ internal sealed class TriremeStoreCluster : IAsyncDisposable
             "--heartbeat-interval", _heartbeatMilliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--election-timeout", _electionMilliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--log-level", "warning",
+            .. _extraArguments,
         ]);
     }
 

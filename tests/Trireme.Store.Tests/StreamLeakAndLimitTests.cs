@@ -45,12 +45,19 @@ public sealed class StreamLeakAndLimitTests
     private static async Task AssertBackToBaselineAsync(StoreServer server, string after)
     {
         var last = "";
-        await Poll.UntilAsync(async () =>
+        try
         {
-            var watchers = await HubWatchersAsync(server);
-            last = $"watch streams {server.Streams.WatchStreams}, keep-alive streams {server.Streams.KeepAliveStreams}, watchers {watchers}";
-            return server.Streams.WatchStreams == 0 && server.Streams.KeepAliveStreams == 0 && watchers == 0;
-        }, TimeSpan.FromSeconds(60), $"counts back to baseline after {after} (last: {last})");
+            await Poll.UntilAsync(async () =>
+            {
+                var watchers = await HubWatchersAsync(server);
+                last = $"watch streams {server.Streams.WatchStreams}, keep-alive streams {server.Streams.KeepAliveStreams}, watchers {watchers}";
+                return server.Streams.WatchStreams == 0 && server.Streams.KeepAliveStreams == 0 && watchers == 0;
+            }, TimeSpan.FromSeconds(60), $"counts back to baseline after {after}");
+        }
+        catch (TimeoutException e)
+        {
+            Assert.Fail($"{e.Message}; still open: {last}");
+        }
     }
 
     private static ByteString Bytes(string s) => ByteString.CopyFromUtf8(s);

@@ -57,6 +57,8 @@ public sealed partial class DifferentialTests
         new(["txn"], "value(\"/e/a\") = \"3\"\nmod(\"/e/b\") > \"0\"\ncreate(\"/e/zz\") = \"0\"\nversion(\"/e/b\") = \"2\"\n\n" +
             "put /e/t yes\nget /e/b\ndel /e/c\n\nput /e/t no\n\n"),
         new(["txn", "-w", "json"], "value(\"/e/a\") != \"3\"\n\nput /e/t never\n\nget /e/t\nget /e/c\n\n"),
+        // Nested revisions are per op: a read before the txn's first write sees the previous revision.
+        new(["txn", "-w", "json"], "value(\"/e/a\") = \"3\"\n\nget /e/b\nput /e/u 1\nget /e/u\n\n\n"),
         S("get", "/e/", "--prefix"),
 
         // Errors, each with etcd's message; none may advance the revision.

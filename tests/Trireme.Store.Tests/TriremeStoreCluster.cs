@@ -19,7 +19,23 @@ internal sealed class TriremeStoreCluster : IAsyncDisposable
         public Uri PeerUrl { get; } = new($"http://{address}:{peerPort}");
         public string DataDir { get; } = dataDir;
         public ChildProcess? Process { get; set; }
-        public bool IsRunning => Process is { HasExited: false };
+
+        /// <summary>Safe to ask from any thread while the member is being restarted: a process object
+        /// disposed under the caller counts as not running.</summary>
+        public bool IsRunning
+        {
+            get
+            {
+                try
+                {
+                    return Process is { HasExited: false };
+                }
+                catch (InvalidOperationException)
+                {
+                    return false;
+                }
+            }
+        }
     }
 
     private readonly TempDirectory _root = new("trireme-store-cluster");
@@ -89,7 +105,7 @@ internal sealed class TriremeStoreCluster : IAsyncDisposable
     public void StartMember(int index, string state = "new", string? initialCluster = null)
     {
         var m = _members[index];
-        m.Process?.Dispose();
+        var previous = m.Process;
         m.Process = ChildProcess.Start(TriremePath,
         [
             "store", "--name", m.Name, "--data-dir", m.DataDir,
@@ -104,6 +120,7 @@ internal sealed class TriremeStoreCluster : IAsyncDisposable
             "--log-level", "warning",
             .. _extraArguments,
         ]);
+        previous?.Dispose(); // after the swap, so concurrent readers of Process rarely see a disposed one
     }
 
     /// <summary>Adds a member definition (not started) on the next address.</summary>

@@ -6,7 +6,9 @@
 // different members; every call's invocation/return and outcome is recorded (a timeout is a pending
 // operation, see KvHistoryRecorder) and the whole history is checked by Trireme.Linearizability's
 // checker with its key-value model. After healing: every acknowledged write to a unique key is on every
-// member, and every member reports the same HashKV at one revision.
+// member, every member reports the same HashKV at one revision, and a real etcdctl `watch --rev 1
+// --prev-kv -w json` running throughout delivered every acknowledged write under its prefix, in strictly
+// increasing revision order (odd rounds kill the members in turn, so its own member is killed too).
 // Default: 3 members, up to 6 kill rounds in about 50 s of faults. TRIREME_SOAK=1: 5 members (up to 2
 // down at once), 25 rounds, about 5 minutes. Skips when etcdctl is missing (like the other process tests).
 using System.Collections.Concurrent;
@@ -50,6 +52,16 @@ public sealed class KillLinearizabilityTests(ITestOutputHelper output)
         output.WriteLine($"settings {settings}, seed {seed}");
         await using var cluster = await TriremeStoreCluster.StartAsync(settings.Members, snapshotCount: 100);
         var channels = cluster.Members.ToDictionary(m => m.ClientUrl, m => new GrpcChannel(m.ClientUrl));
+        // Real etcdctl watches client 0's unique keys from revision 1 through all the kills. Its output goes
+        // to a file (the shell execs etcdctl, so the PID killed at the end is etcdctl's own): a soak run
+        // prints more than the bounded output tail keeps.
+        using var watchDir = new TempDirectory("trireme-lin-watch");
+        var watchFile = Path.Combine(watchDir.Path, "watch.json");
+        using var watch = ChildProcess.Start("/bin/sh",
+            ["-c", "exec \"$0\" \"$@\" > \"$WATCH_FILE\"", EtcdCluster.EtcdctlPath!,
+             "--endpoints", string.Join(",", cluster.Members.Select(m => EtcdCluster.Url(m.ClientUrl))),
+             "watch", WatchedPrefix, "--prefix", "--rev", "1", "--prev-kv", "-w", "json"],
+            new Dictionary<string, string> { ["ETCDCTL_API"] = "3", ["WATCH_FILE"] = watchFile });
         try
         {
             var recorder = new KvHistoryRecorder();
@@ -87,6 +99,7 @@ public sealed class KillLinearizabilityTests(ITestOutputHelper output)
 
             await AssertEveryAcknowledgedWriteOnEveryMemberAsync(cluster, channels, acknowledged);
             await AssertSameHashKvAsync(cluster, channels);
+            await AssertWatchDeliveredEveryWriteOnceInOrderAsync(watchFile, acknowledged);
         }
         finally
         {
@@ -97,8 +110,9 @@ public sealed class KillLinearizabilityTests(ITestOutputHelper output)
         }
     }
 
-    /// <summary>Kills (SIGKILL) the leader on even rounds and random members on odd ones, keeps them down
-    /// a moment, restarts them and waits until they serve again, so at most MaxDown are ever down.</summary>
+    /// <summary>Kills (SIGKILL) the leader on even rounds and the members in turn on odd ones (plus, with 5
+    /// members, sometimes one more at random), keeps them down a moment, restarts them and waits until they
+    /// serve again, so at most MaxDown are ever down.</summary>
     private async Task<int> NemesisAsync(TriremeStoreCluster cluster, Settings settings, Random random)
     {
         var deadline = DateTime.UtcNow + settings.FaultBudget;
@@ -119,7 +133,14 @@ public sealed class KillLinearizabilityTests(ITestOutputHelper output)
                 }
             }
 
-            var down = victims.Count == 0 ? 1 : random.Next(1, settings.MaxDown + 1);
+            if (round % 2 == 1)
+            {
+                // Odd rounds take the members in turn, so every member (whichever one etcdctl's watch
+                // is connected to, too) is killed at least once in 2 × Members rounds.
+                victims.Add(round / 2 % settings.Members);
+            }
+
+            var down = victims.Count == 0 ? 1 : random.Next(victims.Count, settings.MaxDown + 1);
             while (victims.Count < down)
             {
                 var candidate = random.Next(settings.Members);
@@ -392,6 +413,49 @@ public sealed class KillLinearizabilityTests(ITestOutputHelper output)
 
         Assert.True(hashes.Select(h => (h.Hash, h.CompactRevision)).Distinct().Count() == 1,
             $"HashKV at revision {revision} differs: {string.Join(", ", hashes)}");
+    }
+
+    private const string WatchedPrefix = AckPrefix + "c0/";
+
+    /// <summary>Every acknowledged write under the watched prefix arrived, and mod_revisions strictly
+    /// increase: nothing missed or repeated while etcdctl's member was killed and it resumed elsewhere.</summary>
+    private static async Task AssertWatchDeliveredEveryWriteOnceInOrderAsync(string watchFile, ConcurrentDictionary<string, string> acknowledged)
+    {
+        var expected = acknowledged.Keys.Where(k => k.StartsWith(WatchedPrefix, StringComparison.Ordinal)).ToList();
+        Assert.NotEmpty(expected);
+        List<(string Key, long ModRevision)> events = [];
+        await Poll.UntilAsync(() =>
+        {
+            // Only whole lines: etcdctl may be writing the last one.
+            var text = File.ReadAllText(watchFile);
+            events = WatchJsonEvents(text[..(text.LastIndexOf('\n') + 1)]);
+            return expected.All(k => events.Any(e => e.Key == k));
+        }, TimeSpan.FromSeconds(90), "etcdctl's watch to deliver every acknowledged write under " + WatchedPrefix);
+        for (var i = 1; i < events.Count; i++)
+        {
+            Assert.True(events[i].ModRevision > events[i - 1].ModRevision, $"watch events out of order or repeated: {events[i - 1]} then {events[i]}");
+        }
+    }
+
+    /// <summary>(key, mod_revision) of every event in etcdctl's <c>watch -w json</c> output, one response per line.</summary>
+    private static List<(string Key, long ModRevision)> WatchJsonEvents(string output)
+    {
+        var events = new List<(string, long)>();
+        foreach (var line in output.Split('\n').Where(l => l.StartsWith('{')))
+        {
+            using var document = System.Text.Json.JsonDocument.Parse(line);
+            if (document.RootElement.TryGetProperty("Events", out var list) && list.ValueKind == System.Text.Json.JsonValueKind.Array)
+            {
+                foreach (var e in list.EnumerateArray())
+                {
+                    var kv = e.GetProperty("kv");
+                    events.Add((System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(kv.GetProperty("key").GetString()!)),
+                        kv.GetProperty("mod_revision").GetInt64()));
+                }
+            }
+        }
+
+        return events;
     }
 
     private static ByteString Bytes(string s) => ByteString.CopyFromUtf8(s);

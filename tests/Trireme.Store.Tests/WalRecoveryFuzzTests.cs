@@ -61,6 +61,7 @@ public sealed class WalRecoveryFuzzTests
         var genuine = await GenuineWalAsync();
         Assert.True(genuine.Count >= 3, $"want several segments, got {genuine.Count}");
         var random = new Random(seed);
+        var (opened, refused) = (0, 0);
         for (var iteration = 0; iteration < Iterations; iteration++)
         {
             var files = genuine.Select(f => (f.Name, Bytes: (byte[])f.Bytes.Clone())).ToList();
@@ -69,9 +70,13 @@ public sealed class WalRecoveryFuzzTests
                 Damage(files, random);
             }
 
-            var finding = OpenAndCheck(files);
+            var finding = OpenAndCheck(files, out var wasRefused);
             Assert.True(finding is null, $"seed {seed} iteration {iteration}: {finding}\nlayout: {Describe(files)}");
+            (opened, refused) = wasRefused ? (opened, refused + 1) : (opened + 1, refused);
         }
+
+        // Both outcomes must be reached, or the damage is too mild (or too wild) to test anything.
+        Assert.True(opened > 0 && refused > 0, $"opened {opened}, refused {refused}");
     }
 
     /// <summary>Hostile layouts, each named; fuzz findings are added here as regression cases.</summary>
@@ -111,7 +116,7 @@ public sealed class WalRecoveryFuzzTests
             "huge-length-at-tail" => [("0000000000000001.wal", Seg(good, hugeLength))],
             _ => throw new ArgumentException(layout),
         };
-        var finding = OpenAndCheck(files);
+        var finding = OpenAndCheck(files, out _);
         Assert.True(finding is null, $"{layout}: {finding}");
     }
 
@@ -180,8 +185,9 @@ public sealed class WalRecoveryFuzzTests
     }
 
     /// <summary>Writes the files, opens the WAL twice; returns null when the outcome is allowed, else what went wrong.</summary>
-    private static string? OpenAndCheck(List<(string Name, byte[] Bytes)> files)
+    private static string? OpenAndCheck(List<(string Name, byte[] Bytes)> files, out bool refused)
     {
+        refused = false;
         using var dir = new TempDir();
         foreach (var (name, bytes) in files)
         {
@@ -195,6 +201,7 @@ public sealed class WalRecoveryFuzzTests
         }
         catch (WalCorruptException e)
         {
+            refused = true;
             var file = files.FirstOrDefault(f => Path.Combine(dir.Path, f.Name) == e.FilePath);
             if (file.Name is null)
             {

@@ -17,14 +17,18 @@ public sealed record ClientTlsFiles(string CertFile, string KeyFile, string? Tru
 /// </summary>
 public sealed class StoreServer : IAsyncDisposable
 {
-    private StoreServer(StoreMember member, GrpcHost host)
+    private StoreServer(StoreMember member, GrpcHost host, StreamCounters streams)
     {
         Member = member;
         Host = host;
+        Streams = streams;
     }
 
     public StoreMember Member { get; }
     public GrpcHost Host { get; }
+
+    /// <summary>Open Watch and LeaseKeepAlive streams (leak checks, metrics).</summary>
+    public StreamCounters Streams { get; }
 
     public static async Task<StoreServer> StartAsync(StoreMemberOptions options, IReadOnlyList<string> listenClientUrls,
         ClientTlsFiles? clientTls, ILoggerFactory loggers, CancellationToken cancellationToken = default)
@@ -48,11 +52,12 @@ public sealed class StoreServer : IAsyncDisposable
                 }
             }
 
+            var streams = new StreamCounters(member.Id);
             var grpc = EtcdServices.Map(new GrpcServer(new GrpcServerOptions
             {
                 MaxReceiveMessageBytes = EtcdLimits.MaxReceiveMessageBytes,
                 WaitUntilReady = token => member.Published.IsCompleted ? Task.CompletedTask : member.Published.WaitAsync(token),
-            }, loggers.CreateLogger("Trireme.Store.Grpc")), member);
+            }, loggers.CreateLogger("Trireme.Store.Grpc")), member, streams);
             var host = await GrpcHost.StartAsync(grpc, new GrpcHostOptions
             {
                 Endpoints = endpoints,
@@ -60,7 +65,7 @@ public sealed class StoreServer : IAsyncDisposable
                 ClientCertificateAuthority = clientCa,
                 LoggerFactory = loggers,
             }, cancellationToken).ConfigureAwait(false);
-            return new StoreServer(member, host);
+            return new StoreServer(member, host, streams);
         }
         catch
         {
@@ -88,6 +93,7 @@ public sealed class StoreServer : IAsyncDisposable
     {
         await Host.DisposeAsync().ConfigureAwait(false);
         await Member.DisposeAsync().ConfigureAwait(false);
+        Streams.Dispose();
     }
 
     /// <summary>Parses etcd's <c>--initial-cluster</c> (<c>name=url,name=url2,other=url3</c>).</summary>

@@ -2,7 +2,9 @@
 // processes: put/get with --prefix --rev --keys-only --limit --sort-by --from-key --print-value-only and
 // -w json; del --prefix --prev-kv; txn in its interactive syntax; watch --prefix --rev --prev-kv; lease
 // grant/keep-alive/timetolive/revoke/list; member list; endpoint status/health (also --cluster); snapshot save;
-// compaction (and the compacted-revision error); alarm list/disarm. One cluster is shared by the class;
+// compaction (and the compacted-revision error); alarm list/disarm; etcd's error messages for bad input
+// (empty keys, unknown leases, missing keys, future and compacted revisions; a reversed range is empty, not
+// an error). One cluster is shared by the class;
 // each test uses its own key prefix. Skips when etcdctl is not installed.
 using Trireme.Testing;
 
@@ -203,9 +205,39 @@ public sealed class EtcdctlTests(TriremeClusterFixture fixture) : IClassFixture<
         var (scode, sout, serr) = await EtcdCluster.RunEtcdctlAsync([Cluster.Members[0].ClientUrl], ["snapshot", "save", file]);
         Assert.True(scode == 0, serr);
         Assert.Contains($"Snapshot saved at {file}", sout, StringComparison.Ordinal);
-        Assert.True(new FileInfo(file).Length > 0);
+        // The stream is what etcdctl's restore verifies: whole 512-byte pages, then a SHA-256 of them.
+        var saved = await File.ReadAllBytesAsync(file, TestContext.Current.CancellationToken);
+        Assert.Equal(System.Security.Cryptography.SHA256.HashSizeInBytes, saved.Length % 512);
+        Assert.Equal(System.Security.Cryptography.SHA256.HashData(saved.AsSpan(0, saved.Length - 32)), saved[^32..]);
 
         Assert.Equal("", await Ok("alarm", "list"));
         Assert.Equal("", await Ok("alarm", "disarm"));
+    }
+
+    [Fact]
+    public async Task Bad_input_gets_etcds_errors_through_etcdctl()
+    {
+        async Task Fails(string expected, params string[] args)
+        {
+            var (code, _, stderr) = await Cluster.EtcdctlAsync(args);
+            Assert.True(code != 0, $"etcdctl {string.Join(' ', args)} should fail");
+            Assert.Contains("Error: ", stderr, StringComparison.Ordinal);
+            Assert.Contains(expected, stderr, StringComparison.Ordinal);
+        }
+
+        await Ok("put", "/bad/a", "1");
+        await Fails("etcdserver: key is not provided", "put", "", "v");
+        await Fails("etcdserver: key is not provided", "get", "");
+        await Fails("etcdserver: requested lease not found", "put", "/bad/k", "v", "--lease", "1234abcd");
+        await Fails("etcdserver: requested lease not found", "lease", "revoke", "1234abcd");
+        Assert.Equal("lease 000000001234abcd already expired\n", await Ok("lease", "timetolive", "1234abcd"));
+        await Fails("etcdserver: key not found", "put", "/bad/missing", "--ignore-value");
+        await Fails("etcdserver: mvcc: required revision is a future revision", "get", "/bad/a", "--rev", "99999999");
+        Assert.Equal("", await Ok("get", "/bad/b", "/bad/a")); // range end before its start: nothing, as etcd
+
+        var revision = System.Text.RegularExpressions.Regex.Match(await Ok("get", "/bad/a", "-w", "json"), "\"revision\":(\\d+)").Groups[1].Value;
+        await Ok("compaction", revision);
+        await Fails("etcdserver: mvcc: required revision has been compacted", "compaction", "1");
+        await Fails("etcdserver: mvcc: required revision has been compacted", "get", "/bad/a", "--rev", "1");
     }
 }

@@ -19,7 +19,23 @@ internal sealed class TriremeStoreCluster : IAsyncDisposable
         public Uri PeerUrl { get; } = new($"http://{address}:{peerPort}");
         public string DataDir { get; } = dataDir;
         public ChildProcess? Process { get; set; }
-        public bool IsRunning => Process is { HasExited: false };
+
+        /// <summary>Safe to ask from any thread while the member is being restarted: a process object
+        /// disposed under the caller counts as not running.</summary>
+        public bool IsRunning
+        {
+            get
+            {
+                try
+                {
+                    return Process is { HasExited: false };
+                }
+                catch (InvalidOperationException)
+                {
+                    return false;
+                }
+            }
+        }
     }
 
     private readonly TempDirectory _root = new("trireme-store-cluster");
@@ -28,9 +44,11 @@ internal sealed class TriremeStoreCluster : IAsyncDisposable
     private readonly int _snapshotCount;
     private readonly int _heartbeatMilliseconds;
     private readonly int _electionMilliseconds;
+    private readonly IReadOnlyList<string> _extraArguments;
 
-    private TriremeStoreCluster(int snapshotCount, int heartbeatMilliseconds, int electionMilliseconds)
+    private TriremeStoreCluster(int snapshotCount, int heartbeatMilliseconds, int electionMilliseconds, IReadOnlyList<string> extraArguments)
     {
+        _extraArguments = extraArguments;
         _snapshotCount = snapshotCount;
         _heartbeatMilliseconds = heartbeatMilliseconds;
         _electionMilliseconds = electionMilliseconds;
@@ -57,9 +75,9 @@ internal sealed class TriremeStoreCluster : IAsyncDisposable
     }
 
     public static async Task<TriremeStoreCluster> StartAsync(int size = 3, int snapshotCount = 10_000,
-        int heartbeatMilliseconds = 100, int electionMilliseconds = 1000)
+        int heartbeatMilliseconds = 100, int electionMilliseconds = 1000, IReadOnlyList<string>? extraArguments = null)
     {
-        var cluster = new TriremeStoreCluster(snapshotCount, heartbeatMilliseconds, electionMilliseconds);
+        var cluster = new TriremeStoreCluster(snapshotCount, heartbeatMilliseconds, electionMilliseconds, extraArguments ?? []);
         for (var i = 0; i < size; i++)
         {
             var address = IPAddress.Parse($"127.0.0.{21 + i}");
@@ -87,7 +105,7 @@ internal sealed class TriremeStoreCluster : IAsyncDisposable
     public void StartMember(int index, string state = "new", string? initialCluster = null)
     {
         var m = _members[index];
-        m.Process?.Dispose();
+        var previous = m.Process;
         m.Process = ChildProcess.Start(TriremePath,
         [
             "store", "--name", m.Name, "--data-dir", m.DataDir,
@@ -100,7 +118,9 @@ internal sealed class TriremeStoreCluster : IAsyncDisposable
             "--heartbeat-interval", _heartbeatMilliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--election-timeout", _electionMilliseconds.ToString(System.Globalization.CultureInfo.InvariantCulture),
             "--log-level", "warning",
+            .. _extraArguments,
         ]);
+        previous?.Dispose(); // after the swap, so concurrent readers of Process rarely see a disposed one
     }
 
     /// <summary>Adds a member definition (not started) on the next address.</summary>

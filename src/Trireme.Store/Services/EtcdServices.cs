@@ -21,18 +21,20 @@ public static partial class EtcdServices
     /// <summary>Snapshot stream chunk size (etcd sends 32 KiB chunks).</summary>
     private const int SnapshotChunkBytes = 32 * 1024;
 
-    public static GrpcServer Map(GrpcServer server, StoreMember member)
+    public static GrpcServer Map(GrpcServer server, StoreMember member, StreamCounters? streams = null)
     {
         ArgumentNullException.ThrowIfNull(server);
+        ArgumentNullException.ThrowIfNull(member);
+        streams ??= new StreamCounters(member.Id);
         server.MapUnary<Pb.RangeRequest, Pb.RangeResponse>(EtcdMethods.KVRange, (r, c) => Range(member, r, c));
         server.MapUnary<Pb.PutRequest, Pb.PutResponse>(EtcdMethods.KVPut, (r, c) => Put(member, r, c));
         server.MapUnary<Pb.DeleteRangeRequest, Pb.DeleteRangeResponse>(EtcdMethods.KVDeleteRange, (r, c) => Delete(member, r, c));
         server.MapUnary<Pb.TxnRequest, Pb.TxnResponse>(EtcdMethods.KVTxn, (r, c) => Txn(member, r, c));
         server.MapUnary<Pb.CompactionRequest, Pb.CompactionResponse>(EtcdMethods.KVCompact, (r, c) => Compact(member, r, c));
-        server.MapDuplex<Pb.WatchRequest, Pb.WatchResponse>(EtcdMethods.Watch, (i, o, c) => Watch(member, i, o, c));
+        server.MapDuplex<Pb.WatchRequest, Pb.WatchResponse>(EtcdMethods.Watch, (i, o, c) => Watch(member, streams, i, o, c));
         server.MapUnary<Pb.LeaseGrantRequest, Pb.LeaseGrantResponse>(EtcdMethods.LeaseGrant, (r, c) => LeaseGrant(member, r, c));
         server.MapUnary<Pb.LeaseRevokeRequest, Pb.LeaseRevokeResponse>(EtcdMethods.LeaseRevoke, (r, c) => LeaseRevoke(member, r, c));
-        server.MapDuplex<Pb.LeaseKeepAliveRequest, Pb.LeaseKeepAliveResponse>(EtcdMethods.LeaseKeepAlive, (i, o, c) => KeepAlive(member, i, o, c));
+        server.MapDuplex<Pb.LeaseKeepAliveRequest, Pb.LeaseKeepAliveResponse>(EtcdMethods.LeaseKeepAlive, (i, o, c) => KeepAlive(member, streams, i, o, c));
         server.MapUnary<Pb.LeaseTimeToLiveRequest, Pb.LeaseTimeToLiveResponse>(EtcdMethods.LeaseTimeToLive, (r, c) => TimeToLive(member, r));
         server.MapUnary<Pb.LeaseLeasesRequest, Pb.LeaseLeasesResponse>(EtcdMethods.LeaseLeases, (r, c) => Leases(member, c));
         MapCluster(server, member);
@@ -111,6 +113,20 @@ public static partial class EtcdServices
         return new Pb.CompactionResponse { Header = header };
     }
 
+    private static async Task Watch(StoreMember member, StreamCounters streams, GrpcRequestStream<Pb.WatchRequest> requests,
+        GrpcResponseStream<Pb.WatchResponse> responses, ServerCallContext call)
+    {
+        streams.WatchStreamOpened();
+        try
+        {
+            await Watch(member, requests, responses, call).ConfigureAwait(false);
+        }
+        finally
+        {
+            streams.WatchStreamClosed();
+        }
+    }
+
     private static async Task Watch(StoreMember member, GrpcRequestStream<Pb.WatchRequest> requests,
         GrpcResponseStream<Pb.WatchResponse> responses, ServerCallContext call)
     {
@@ -170,6 +186,20 @@ public static partial class EtcdServices
         var (_, header) = await Write<LeaseRevokeResponse>(member, new LeaseRevokeRequest { Id = request.ID }, call.CancellationToken)
             .ConfigureAwait(false);
         return new Pb.LeaseRevokeResponse { Header = header };
+    }
+
+    private static async Task KeepAlive(StoreMember member, StreamCounters streams, GrpcRequestStream<Pb.LeaseKeepAliveRequest> requests,
+        GrpcResponseStream<Pb.LeaseKeepAliveResponse> responses, ServerCallContext call)
+    {
+        streams.KeepAliveStreamOpened();
+        try
+        {
+            await KeepAlive(member, requests, responses, call).ConfigureAwait(false);
+        }
+        finally
+        {
+            streams.KeepAliveStreamClosed();
+        }
     }
 
     private static async Task KeepAlive(StoreMember member, GrpcRequestStream<Pb.LeaseKeepAliveRequest> requests,

@@ -109,7 +109,10 @@ public static class ProtoMapping
         var proto = new Pb.TxnResponse { Header = header, Succeeded = r.Succeeded };
         foreach (var response in r.Responses)
         {
-            var inner = new Pb.ResponseHeader(header) { Revision = header.Revision };
+            // etcd fills only the revision of a txn's nested responses, each as of that op (a range before
+            // the txn's first write still reads the previous revision); the cluster and member ids and the
+            // raft term are on the outer header alone (etcdctl txn -w json shows both).
+            var inner = new Pb.ResponseHeader { Revision = response.Revision };
             proto.Responses.Add(response switch
             {
                 RangeResponse range => new Pb.ResponseOp { ResponseRange = ToProto(range, inner) },

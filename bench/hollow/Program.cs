@@ -261,8 +261,11 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
 var mutating = stats.Values.Where(k => !k.Name.StartsWith("create", StringComparison.Ordinal) && !k.Name.StartsWith("get", StringComparison.Ordinal)).ToList();
 var worstP99 = mutating.Count == 0 ? 0 : mutating.Max(k => k.Percentile(0.99));
 var errors = stats.Values.Sum(k => k.Errors);
+var requests = stats.Values.Sum(k => k.Count);
+// The driver shares the machine's cores with the servers: its own CPU is part of the picture.
+var driverCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"RESULT nodes={nodes} mutating_p99_ms={worstP99:F1} errors={errors} lag_max_ms={maxLag:F0} schedule_held={(held ? "yes" : "no")} slo_met={(held && worstP99 < 1000 && errors == 0 ? "yes" : "no")}"));
+    $"RESULT nodes={nodes} mutating_p99_ms={worstP99:F1} errors={errors} lag_max_ms={maxLag:F0} schedule_held={(held ? "yes" : "no")} slo_met={(held && worstP99 < 1000 && errors == 0 ? "yes" : "no")} requests={requests} driver_cpu_s={driverCpu:F1}"));
 return 0;
 
 /// <summary>Latencies and errors of one request kind (thread-safe; bounded by the op schedule).</summary>
@@ -273,6 +276,18 @@ internal sealed class Kind(string name)
     private int _conflicts;
 
     public string Name { get; } = name;
+
+    /// <summary>Every request sent of this kind, answered or not.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_ok)
+            {
+                return _ok.Count + _errors.Values.Sum();
+            }
+        }
+    }
 
     public int Errors
     {

@@ -57,16 +57,48 @@ for _ in $(seq 1 240); do
   sleep 0.5
 done
 [ -n "$url" ] || { echo "apiserver did not start"; tail -20 "$dir/apiserver.log"; exit 1; }
-cpu() { awk '{printf "%.1f", ($14+$15)/100}' "/proc/$1/stat" 2>/dev/null || echo "?"; }
+cpu() { awk '{printf "%.2f", ($14+$15)/100}' "/proc/$1/stat" 2>/dev/null || echo "?"; }
+# Idle cost first (watch caches, endpoint reconciler, Raft heartbeats, GC): measured over a quiet
+# window so it can be subtracted from the loaded run's CPU.
+idle_seconds=${HOLLOW_IDLE_SECONDS:-10}
+declare -A idle0 idle
+for p in "${pids[@]}"; do idle0[$p]=$(cpu "$p"); done
+sleep "$idle_seconds"
+for p in "${pids[@]}"; do idle[$p]=$(awk "BEGIN{print ($(cpu "$p")-${idle0[$p]})/$idle_seconds}"); done
+echo "idle CPU (cores) over ${idle_seconds} s: store m1 ${idle[${pids[0]}]}, m2 ${idle[${pids[1]}]}, m3 ${idle[${pids[2]}]}, apiserver ${idle[$apiserver]}"
 declare -A before
 for p in "${pids[@]}"; do before[$p]=$(cpu "$p"); done
+t0=$(date +%s.%N)
 echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
+# HOLLOW_TRACE=FILE: also record a CPU-sampling trace of the API server for the run (dotnet-trace).
+if [ -n "${HOLLOW_TRACE:-}" ]; then
+  "${DOTNET_TRACE:-$HOME/.dotnet/tools/dotnet-trace}" collect -p "$apiserver" --profile dotnet-sampled-thread-time,dotnet-common \
+    --duration "00:00:00:$(printf '%02d' "${HOLLOW_TRACE_SECONDS:-30}")" -o "$HOLLOW_TRACE" >"$HOLLOW_TRACE.log" 2>&1 &
+  tracer=$!
+fi
 # The driver stops by itself (duration + bounded drain); timeout is only a backstop.
 timeout 1800 dotnet bench/hollow/bin/Release/net10.0/Trireme.Hollow.Bench.dll \
-  --server "$url" --pki "$dir/pki" --nodes "$nodes" --duration "$duration" &
+  --server "$url" --pki "$dir/pki" --nodes "$nodes" --duration "$duration" | tee "$dir/driver.out" &
 driver=$!
 pids+=($driver)
 wait "$driver" || echo "driver exited with $?"
+[ -n "${tracer:-}" ] && { wait "$tracer" || echo "dotnet-trace exited with $? (see $HOLLOW_TRACE.log)"; }
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "CPU seconds during setup+steady phase: store m1 $(awk "BEGIN{print $(cpu ${pids[0]})-${before[${pids[0]}]}}"), m2 $(awk "BEGIN{print $(cpu ${pids[1]})-${before[${pids[1]}]}}"), m3 $(awk "BEGIN{print $(cpu ${pids[2]})-${before[${pids[2]}]}}"), apiserver $(awk "BEGIN{print $(cpu $apiserver)-${before[$apiserver]}}")"
+elapsed=$(awk "BEGIN{print $(date +%s.%N)-$t0}")
+# CPU used during the run, less the idle rate over the same wall time.
+used() { awk "BEGIN{v=$(cpu "$1")-${before[$1]}-${idle[$1]}*$elapsed; print (v<0?0:v)}"; }
+m1=$(used "${pids[0]}"); m2=$(used "${pids[1]}"); m3=$(used "${pids[2]}"); api=$(used "$apiserver")
+# Which member led (the leader does most of the store's work).
+ETCDCTL_API=3 etcdctl --endpoints "$endpoints" --command-timeout=5s endpoint status 2>/dev/null \
+  | awk -F', ' '{print "store member " $1 " is_leader=" $5}' || true
+echo "CPU seconds above idle during setup+steady phase (${elapsed%.*} s): store m1 $m1, m2 $m2, m3 $m3, apiserver $api"
+# CPU-ms per request (every request the driver sent, creates included), per process: the cost
+# measure that CPU contention from other work on the machine does not distort much.
+requests=$(grep -o 'requests=[0-9]*' "$dir/driver.out" | cut -d= -f2 || true)
+driver_cpu=$(grep -o 'driver_cpu_s=[0-9.]*' "$dir/driver.out" | cut -d= -f2 || true)
+if [ -n "$requests" ] && [ "$requests" -gt 0 ]; then
+  awk -v n="$requests" -v a="$m1" -v b="$m2" -v c="$m3" -v s="$api" -v d="${driver_cpu:-0}" 'BEGIN{
+    printf "CPU-ms per request (%d requests): store m1 %.2f, m2 %.2f, m3 %.2f, apiserver %.2f, driver %.2f, servers total %.2f\n",
+      n, a*1000/n, b*1000/n, c*1000/n, s*1000/n, d*1000/n, (a+b+c+s)*1000/n }'
+fi
 curl -sk --cert "$dir/pki/admin.crt" --key "$dir/pki/admin.key" "$url/metrics" | grep -E '^apiserver_dropped_requests_total|^apiserver_request_total.*(leases|nodes).*code="(4|5)' || true

@@ -31,5 +31,45 @@ public static class ObjectCodec
         return obj;
     }
 
+    /// <summary>
+    /// Decodes an object that many threads will read at once (the watch cache's). JsonNode.Parse
+    /// builds objects and arrays lazily on first access, and that first access is not thread-safe,
+    /// so every node is built here, before the object is shared.
+    /// </summary>
+    public static JsonObject DecodeShared(KeyValue kv)
+    {
+        var obj = Decode(kv);
+        Materialize(obj);
+        return obj;
+    }
+
+    /// <summary>Forces every lazily parsed object and array under node to build its children.</summary>
+    public static void Materialize(JsonNode? node)
+    {
+        switch (node)
+        {
+            case JsonObject o:
+                foreach (var (_, child) in o)
+                {
+                    Materialize(child);
+                }
+
+                break;
+            case JsonArray a:
+                foreach (var child in a)
+                {
+                    Materialize(child);
+                }
+
+                break;
+        }
+    }
+
+    /// <summary>metadata.resourceVersion of an object read from the store (always set by Decode).</summary>
+    public static long ResourceVersionOf(JsonObject obj) =>
+        long.TryParse(ObjectFields.Str(obj, "metadata", "resourceVersion"), NumberStyles.None, CultureInfo.InvariantCulture, out var rv)
+            ? rv
+            : throw new InvalidDataException("cached object has no resourceVersion");
+
     public static string Rfc3339(DateTimeOffset t) => t.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 }

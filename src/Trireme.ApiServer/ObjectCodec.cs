@@ -15,11 +15,56 @@ public static class ObjectCodec
 {
     public static readonly JsonSerializerOptions Compact = new() { WriteIndented = false };
 
+    /// <summary>
+    /// The stored form: the object's JSON with metadata.resourceVersion left out, written straight
+    /// from the tree (no copy of the object). The escaping is JsonNode's default, as before.
+    /// </summary>
     public static byte[] Encode(JsonObject obj)
     {
-        var copy = obj.DeepClone().AsObject();
-        ObjectFields.Metadata(copy).Remove("resourceVersion");
-        return Encoding.UTF8.GetBytes(copy.ToJsonString(Compact));
+        using var buffer = new PooledBufferWriter();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            foreach (var (name, value) in obj)
+            {
+                writer.WritePropertyName(name);
+                if (name == "metadata" && value is JsonObject metadata)
+                {
+                    writer.WriteStartObject();
+                    foreach (var (field, v) in metadata)
+                    {
+                        if (field != "resourceVersion")
+                        {
+                            writer.WritePropertyName(field);
+                            WriteValue(writer, v);
+                        }
+                    }
+
+                    writer.WriteEndObject();
+                }
+                else
+                {
+                    WriteValue(writer, value);
+                }
+            }
+
+            writer.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Writes a node (null as JSON null) with the default options JsonNode.ToJsonString uses.</summary>
+    public static void WriteValue(Utf8JsonWriter writer, JsonNode? value)
+    {
+        if (value is null)
+        {
+            writer.WriteNullValue();
+        }
+        else
+        {
+            value.WriteTo(writer);
+        }
     }
 
     public static JsonObject Decode(KeyValue kv) => Decode(kv.Value, kv.ModRevision);

@@ -3,6 +3,7 @@
 # and the driver simulating N kubelets for DURATION. Prints the driver's table plus each process's CPU
 # seconds (a cheap profile: which process the 2 cores went to). Stops everything it started by PID.
 # Usage (under the machine-wide lock): flock /tmp/trireme-bench.lock bench/hollow/run.sh N DURATION
+# (DURATION is the measured window, after HOLLOW_WARMUP, default 20s, of the same load unmeasured.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 nodes=${1:-500}
@@ -44,11 +45,14 @@ endpoints="http://127.0.0.1:${client[1]},http://127.0.0.1:${client[2]},http://12
 for _ in $(seq 1 300); do
   ETCDCTL_API=3 etcdctl --endpoints "$endpoints" --command-timeout=2s endpoint health >/dev/null 2>&1 && break; sleep 0.5
 done
+# HOLLOW_PERF=FILE: record on-CPU samples of the API server with perf (JIT symbols from a perf map).
+[ -n "${HOLLOW_PERF:-}" ] && export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
 "$trireme" apiserver --etcd-servers "$endpoints" --bind-address 127.0.0.1 --secure-port 0 \
   --tls-cert-file "$dir/pki/apiserver.crt" --tls-private-key-file "$dir/pki/apiserver.key" \
   --client-ca-file "$dir/pki/ca.crt" >"$dir/apiserver.log" 2>&1 &
 apiserver=$!
 pids+=($apiserver)
+unset DOTNET_PerfMapEnabled DOTNET_EnableWriteXorExecute
 url=""
 for _ in $(seq 1 240); do
   url=$(grep -o 'apiserver listening on https://[^ ]*' "$dir/apiserver.log" | awk '{print $4}' || true)
@@ -76,12 +80,31 @@ if [ -n "${HOLLOW_TRACE:-}" ]; then
     --duration "00:00:00:$(printf '%02d' "${HOLLOW_TRACE_SECONDS:-30}")" -o "$HOLLOW_TRACE" >"$HOLLOW_TRACE.log" 2>&1 &
   tracer=$!
 fi
+if [ -n "${HOLLOW_PERF:-}" ]; then
+  perf record -F 499 -g -p "$apiserver" -o "$HOLLOW_PERF" -- sleep "${HOLLOW_TRACE_SECONDS:-30}" >"$HOLLOW_PERF.log" 2>&1 &
+  tracer=$!
+fi
 # The driver stops by itself (duration + bounded drain); timeout is only a backstop.
+# At each MARK line of the driver, note every server's CPU seconds: the measured window's cost.
+mark_cpu() {
+  for _ in $(seq 1 18000); do
+    line=$(grep -m1 "^MARK $1 " "$dir/driver.out" 2>/dev/null || true)
+    if [ -n "$line" ]; then
+      echo "$(echo "$line" | grep -o 'requests=[0-9]*' | cut -d= -f2) $(echo "$line" | grep -o 'driver_cpu_s=[0-9.]*' | cut -d= -f2) $(cpu "${pids[0]}") $(cpu "${pids[1]}") $(cpu "${pids[2]}") $(cpu "$apiserver")" >"$dir/mark-$1"
+      return
+    fi
+    sleep 0.2
+  done
+}
+: >"$dir/driver.out"
+mark_cpu measure-start & marker1=$!
+mark_cpu measure-end & marker2=$!
 timeout 1800 dotnet bench/hollow/bin/Release/net10.0/Trireme.Hollow.Bench.dll \
-  --server "$url" --pki "$dir/pki" --nodes "$nodes" --duration "$duration" | tee "$dir/driver.out" &
+  --server "$url" --pki "$dir/pki" --nodes "$nodes" --duration "$duration" --warmup "${HOLLOW_WARMUP:-20s}" | tee "$dir/driver.out" &
 driver=$!
 pids+=($driver)
 wait "$driver" || echo "driver exited with $?"
+wait "$marker1" "$marker2" 2>/dev/null || true
 [ -n "${tracer:-}" ] && { wait "$tracer" || echo "dotnet-trace exited with $? (see $HOLLOW_TRACE.log)"; }
 echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"
 elapsed=$(awk "BEGIN{print $(date +%s.%N)-$t0}")
@@ -99,6 +122,15 @@ driver_cpu=$(grep -o 'driver_cpu_s=[0-9.]*' "$dir/driver.out" | cut -d= -f2 || t
 if [ -n "$requests" ] && [ "$requests" -gt 0 ]; then
   awk -v n="$requests" -v a="$m1" -v b="$m2" -v c="$m3" -v s="$api" -v d="${driver_cpu:-0}" 'BEGIN{
     printf "CPU-ms per request (%d requests): store m1 %.2f, m2 %.2f, m3 %.2f, apiserver %.2f, driver %.2f, servers total %.2f\n",
+      n, a*1000/n, b*1000/n, c*1000/n, s*1000/n, d*1000/n, (a+b+c+s)*1000/n }'
+fi
+if [ -s "$dir/mark-measure-start" ] && [ -s "$dir/mark-measure-end" ]; then
+  # Steady state: CPU over the measured window only (after warm-up), per request started in it.
+  read -r r0 d0 a0 b0 c0 s0 <"$dir/mark-measure-start"
+  read -r r1 d1 a1 b1 c1 s1 <"$dir/mark-measure-end"
+  awk -v n="$((r1-r0))" -v a="$(awk "BEGIN{print $a1-$a0}")" -v b="$(awk "BEGIN{print $b1-$b0}")" -v c="$(awk "BEGIN{print $c1-$c0}")" \
+      -v s="$(awk "BEGIN{print $s1-$s0}")" -v d="$(awk "BEGIN{print $d1-$d0}")" 'BEGIN{ if (n > 0)
+    printf "steady-state CPU-ms per request (measured window, %d requests): store m1 %.2f, m2 %.2f, m3 %.2f, apiserver %.2f, driver %.2f, servers total %.2f\n",
       n, a*1000/n, b*1000/n, c*1000/n, s*1000/n, d*1000/n, (a+b+c+s)*1000/n }'
 fi
 curl -sk --cert "$dir/pki/admin.crt" --key "$dir/pki/admin.key" "$url/metrics" | grep -E '^apiserver_dropped_requests_total|^apiserver_request_total.*(leases|nodes).*code="(4|5)' || true

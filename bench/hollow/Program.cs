@@ -269,7 +269,7 @@ catch (Exception e) when (e is OperationCanceledException or TimeoutException)
 
 // Report.
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"nodes {nodes}, period {period.TotalSeconds:F0} s, warm-up {warmup.TotalSeconds:F0} s ({warmupStats.Values.Sum(k => k.Count)} requests, not in the table), measured {duration.TotalSeconds:F0} s, target mutating rate {2.0 * nodes / period.TotalSeconds:F0}/s; setup {setupSeconds:F1} s"));
+    $"nodes {nodes}, period {period.TotalSeconds:F0} s, warm-up {warmup.TotalSeconds:F0} s ({warmupStats.Values.Sum(k => k.Count)} requests, {warmupStats.Values.Sum(k => k.Errors)} errors, not in the table), measured {duration.TotalSeconds:F0} s, target mutating rate {2.0 * nodes / period.TotalSeconds:F0}/s; setup {setupSeconds:F1} s"));
 Console.WriteLine("| operation | count | ops/s | p50 ms | p99 ms | max ms | errors |");
 Console.WriteLine("|---|---|---|---|---|---|---|");
 foreach (var k in stats.Values.OrderBy(k => k.Name.StartsWith("create", StringComparison.Ordinal) ? 0 : 1).ThenBy(k => k.Name, StringComparer.Ordinal))

@@ -3,7 +3,8 @@
 # and the driver simulating N kubelets for DURATION. Prints the driver's table plus each process's CPU
 # seconds (a cheap profile: which process the 2 cores went to). Stops everything it started by PID.
 # Usage (under the machine-wide lock): flock /tmp/trireme-bench.lock bench/hollow/run.sh N DURATION
-# (DURATION is the measured window, after HOLLOW_WARMUP, default 20s, of the same load unmeasured.)
+# (DURATION is the measured window, after HOLLOW_WARMUP, default 20s, of the same load unmeasured;
+# HOLLOW_APISERVER_ARGS adds flags to the API server, e.g. --max-mutating-requests-inflight 1000.)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 nodes=${1:-500}
@@ -49,7 +50,7 @@ done
 [ -n "${HOLLOW_PERF:-}" ] && export DOTNET_PerfMapEnabled=1 DOTNET_EnableWriteXorExecute=0
 "$trireme" apiserver --etcd-servers "$endpoints" --bind-address 127.0.0.1 --secure-port 0 \
   --tls-cert-file "$dir/pki/apiserver.crt" --tls-private-key-file "$dir/pki/apiserver.key" \
-  --client-ca-file "$dir/pki/ca.crt" >"$dir/apiserver.log" 2>&1 &
+  --client-ca-file "$dir/pki/ca.crt" ${HOLLOW_APISERVER_ARGS:-} >"$dir/apiserver.log" 2>&1 &
 apiserver=$!
 pids+=($apiserver)
 unset DOTNET_PerfMapEnabled DOTNET_EnableWriteXorExecute
@@ -117,20 +118,30 @@ ETCDCTL_API=3 etcdctl --endpoints "$endpoints" --command-timeout=5s endpoint sta
 echo "CPU seconds above idle during setup+steady phase (${elapsed%.*} s): store m1 $m1, m2 $m2, m3 $m3, apiserver $api"
 # CPU-ms per request (every request the driver sent, creates included), per process: the cost
 # measure that CPU contention from other work on the machine does not distort much.
-requests=$(grep -o 'requests=[0-9]*' "$dir/driver.out" | cut -d= -f2 || true)
-driver_cpu=$(grep -o 'driver_cpu_s=[0-9.]*' "$dir/driver.out" | cut -d= -f2 || true)
+requests=$(grep '^RESULT ' "$dir/driver.out" | grep -o 'requests=[0-9]*' | cut -d= -f2 || true)
+driver_cpu=$(grep '^RESULT ' "$dir/driver.out" | grep -o 'driver_cpu_s=[0-9.]*' | cut -d= -f2 || true)
 if [ -n "$requests" ] && [ "$requests" -gt 0 ]; then
   awk -v n="$requests" -v a="$m1" -v b="$m2" -v c="$m3" -v s="$api" -v d="${driver_cpu:-0}" 'BEGIN{
     printf "CPU-ms per request (%d requests): store m1 %.2f, m2 %.2f, m3 %.2f, apiserver %.2f, driver %.2f, servers total %.2f\n",
       n, a*1000/n, b*1000/n, c*1000/n, s*1000/n, d*1000/n, (a+b+c+s)*1000/n }'
 fi
 if [ -s "$dir/mark-measure-start" ] && [ -s "$dir/mark-measure-end" ]; then
-  # Steady state: CPU over the measured window only (after warm-up), per request started in it.
+  # Steady state: CPU over the measured window only (after warm-up), per request started in it;
+  # gross, and above the idle rate measured again once the load has stopped (startup excluded).
   read -r r0 d0 a0 b0 c0 s0 <"$dir/mark-measure-start"
   read -r r1 d1 a1 b1 c1 s1 <"$dir/mark-measure-end"
-  awk -v n="$((r1-r0))" -v a="$(awk "BEGIN{print $a1-$a0}")" -v b="$(awk "BEGIN{print $b1-$b0}")" -v c="$(awk "BEGIN{print $c1-$c0}")" \
-      -v s="$(awk "BEGIN{print $s1-$s0}")" -v d="$(awk "BEGIN{print $d1-$d0}")" 'BEGIN{ if (n > 0)
-    printf "steady-state CPU-ms per request (measured window, %d requests): store m1 %.2f, m2 %.2f, m3 %.2f, apiserver %.2f, driver %.2f, servers total %.2f\n",
-      n, a*1000/n, b*1000/n, c*1000/n, s*1000/n, d*1000/n, (a+b+c+s)*1000/n }'
+  window=$(awk "BEGIN{print $(grep -o 'measured [0-9.]* s' "$dir/driver.out" | head -1 | awk '{print $2}')+0}")
+  declare -A after0 after
+  for p in "${pids[@]:0:3}" "$apiserver"; do after0[$p]=$(cpu "$p"); done
+  sleep "$idle_seconds"
+  for p in "${pids[@]:0:3}" "$apiserver"; do after[$p]=$(awk "BEGIN{print ($(cpu "$p")-${after0[$p]})/$idle_seconds}"); done
+  echo "idle CPU (cores) after the load, over ${idle_seconds} s: store m1 ${after[${pids[0]}]}, m2 ${after[${pids[1]}]}, m3 ${after[${pids[2]}]}, apiserver ${after[$apiserver]}"
+  awk -v n="$((r1-r0))" -v w="$window" -v a="$(awk "BEGIN{print $a1-$a0}")" -v b="$(awk "BEGIN{print $b1-$b0}")" -v c="$(awk "BEGIN{print $c1-$c0}")" \
+      -v s="$(awk "BEGIN{print $s1-$s0}")" -v d="$(awk "BEGIN{print $d1-$d0}")" \
+      -v ia="${after[${pids[0]}]}" -v ib="${after[${pids[1]}]}" -v ic="${after[${pids[2]}]}" -v is="${after[$apiserver]}" 'BEGIN{ if (n > 0) {
+    printf "steady-state CPU-ms per request (measured window %d s, %d requests): store m1 %.2f, m2 %.2f, m3 %.2f, apiserver %.2f, driver %.2f, servers total %.2f\n",
+      w, n, a*1000/n, b*1000/n, c*1000/n, s*1000/n, d*1000/n, (a+b+c+s)*1000/n
+    printf "steady-state CPU-ms per request above idle: store m1 %.2f, m2 %.2f, m3 %.2f, apiserver %.2f, servers total %.2f\n",
+      (a-ia*w)*1000/n, (b-ib*w)*1000/n, (c-ic*w)*1000/n, (s-is*w)*1000/n, (a+b+c+s-(ia+ib+ic+is)*w)*1000/n } }'
 fi
 curl -sk --cert "$dir/pki/admin.crt" --key "$dir/pki/admin.key" "$url/metrics" | grep -E '^apiserver_dropped_requests_total|^apiserver_request_total.*(leases|nodes).*code="(4|5)' || true

@@ -17,4 +17,6 @@ etcd --data-dir "$dir/etcd" --listen-client-urls "http://127.0.0.1:$port" --adve
   >"$dir/etcd.log" 2>&1 &
 etcd_pid=$!
 for _ in $(seq 1 100); do curl -s "http://127.0.0.1:$port/health" | grep -q true && break; sleep 0.2; done
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 timeout 600 dotnet bench/apiserver/bin/Release/net10.0/Trireme.ApiServer.Bench.dll "http://127.0.0.1:$port" "$dir/pki" "${1:-2000}" "${2:-16}" "${3:-1000}"
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

@@ -4,10 +4,12 @@
 // 409 Conflict it re-GETs and retries, as kubelet's lease controller does) and patches its Node status
 // (strategic-merge patch of conditions[Ready].lastHeartbeatTime). Node i's renewals start at offset
 // i*period/N and its status patches half a slot later, so the load is spread evenly over the period.
-// The steady phase is bounded by --duration; ops not yet due then are not started, in-flight ones get
-// a bounded drain. Reported: per-kind ops/s, p50/p99/max latency, errors, and the schedule lag (how
+// The steady phase is a --warmup (default 20 s, unmeasured: JIT tiering and connection set-up) then
+// the measured --duration; ops not yet due then are not started, in-flight ones get a bounded drain.
+// "MARK measure-start|measure-end requests=K" lines let run.sh read each process's CPU over exactly
+// the measured window. Reported: per-kind ops/s, p50/p99/max latency, errors, and the schedule lag (how
 // late each op started relative to its slot; a node whose previous op overran its period lags).
-// Usage: Trireme.Hollow.Bench --server URL --pki DIR --nodes N [--duration 60s] [--period 10s]
+// Usage: Trireme.Hollow.Bench --server URL --pki DIR --nodes N [--duration 60s] [--warmup 20s] [--period 10s]
 //        [--setup-concurrency 32] [--prefix hollow]
 using System.Collections.Concurrent;
 using System.Diagnostics;
@@ -36,6 +38,9 @@ var server = Opt("server", "");
 var pki = Opt("pki", "");
 var nodes = int.Parse(Opt("nodes", "100"), CultureInfo.InvariantCulture);
 var duration = ParseSpan(Opt("duration", "60s"));
+// Before the measured window the same load runs unmeasured: JIT tiering, connection and cache
+// warm-up are startup costs, not the steady per-request cost the target is about.
+var warmup = ParseSpan(Opt("warmup", "20s"));
 var period = ParseSpan(Opt("period", "10s"));
 var setupConcurrency = int.Parse(Opt("setup-concurrency", "32"), CultureInfo.InvariantCulture);
 var prefix = Opt("prefix", "hollow");
@@ -43,9 +48,9 @@ var prefix = Opt("prefix", "hollow");
 var requestTimeout = TimeSpan.FromSeconds(30);
 var drainTimeout = TimeSpan.FromSeconds(30);
 const int MaxConflictRetries = 5;
-if (server.Length == 0 || pki.Length == 0 || nodes is < 1 or > 100_000 || duration > TimeSpan.FromMinutes(30))
+if (server.Length == 0 || pki.Length == 0 || nodes is < 1 or > 100_000 || duration > TimeSpan.FromMinutes(30) || warmup > TimeSpan.FromMinutes(10))
 {
-    Console.Error.WriteLine("usage: --server URL --pki DIR --nodes 1..100000 [--duration <=30m] [--period 10s]");
+    Console.Error.WriteLine("usage: --server URL --pki DIR --nodes 1..100000 [--duration <=30m] [--warmup <=10m] [--period 10s]");
     return 2;
 }
 
@@ -85,7 +90,11 @@ while (true)
 }
 
 var stats = new ConcurrentDictionary<string, Kind>(StringComparer.Ordinal);
-Kind Stat(string name) => stats.GetOrAdd(name, n => new Kind(n));
+var warmupStats = new ConcurrentDictionary<string, Kind>(StringComparer.Ordinal);
+var measureStartTicks = long.MaxValue; // set when the steady phase is scheduled
+var opsStarted = 0L;
+Kind Stat(string name) => (Stopwatch.GetTimestamp() < Volatile.Read(ref measureStartTicks) && !name.StartsWith("create", StringComparison.Ordinal)
+    ? warmupStats : stats).GetOrAdd(name, n => new Kind(n));
 static string Now() => DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture);
 static string NowMicro() => DateTime.UtcNow.ToString("yyyy-MM-dd'T'HH:mm:ss.ffffff'Z'", CultureInfo.InvariantCulture);
 static StringContent Json(string text, string type = "application/json") => new(text, Encoding.UTF8, new MediaTypeHeaderValue(type));
@@ -100,6 +109,7 @@ string LeasePath(int i) => "/apis/coordination.k8s.io/v1/namespaces/kube-node-le
 async Task<(HttpStatusCode Code, string? Body)> Timed(string kind, Func<Task<HttpResponseMessage>> send, bool conflictIsError = true)
 {
     var k = Stat(kind);
+    Interlocked.Increment(ref opsStarted);
     var sw = Stopwatch.StartNew();
     try
     {
@@ -159,7 +169,8 @@ var lags = new ConcurrentBag<double>();
 var missedSlots = 0L;
 using var stop = new CancellationTokenSource();
 var start = Stopwatch.GetTimestamp() + Stopwatch.Frequency; // one second to spin up the node loops
-var endTicks = start + (long)(duration.TotalSeconds * Stopwatch.Frequency);
+Volatile.Write(ref measureStartTicks, start + (long)(warmup.TotalSeconds * Stopwatch.Frequency));
+var endTicks = measureStartTicks + (long)(duration.TotalSeconds * Stopwatch.Frequency);
 var periodTicks = (long)(period.TotalSeconds * Stopwatch.Frequency);
 
 async Task RenewLease(int i)
@@ -203,10 +214,13 @@ async Task Loop(long offsetTicks, Func<Task> op)
         }
 
         var lagMs = (Stopwatch.GetTimestamp() - slot) * 1000.0 / Stopwatch.Frequency;
-        lags.Add(lagMs);
-        if (lagMs > period.TotalMilliseconds)
+        if (slot >= measureStartTicks)
         {
-            Interlocked.Increment(ref missedSlots);
+            lags.Add(lagMs);
+            if (lagMs > period.TotalMilliseconds)
+            {
+                Interlocked.Increment(ref missedSlots);
+            }
         }
 
         await op();
@@ -214,8 +228,9 @@ async Task Loop(long offsetTicks, Func<Task> op)
 }
 
 var loops = new List<Task>(2 * nodes);
-var expected = 0L; // slots that fall inside the duration, for the "every slot reached" check
-long Slots(long offset) => offset >= endTicks - start ? 0 : ((endTicks - start - offset) + periodTicks - 1) / periodTicks;
+var expected = 0L; // slots that fall inside the measured window, for the "every slot reached" check
+long SlotsBefore(long offset, long until) => offset >= until - start ? 0 : ((until - start - offset) + periodTicks - 1) / periodTicks;
+long Slots(long offset) => SlotsBefore(offset, endTicks) - SlotsBefore(offset, measureStartTicks);
 for (var i = 0; i < nodes; i++)
 {
     var node = i;
@@ -226,9 +241,23 @@ for (var i = 0; i < nodes; i++)
 }
 
 var all = Task.WhenAll(loops);
-var steady = Stopwatch.StartNew();
-var finished = await Task.WhenAny(all, Task.Delay(duration + TimeSpan.FromSeconds(1) + drainTimeout)) == all;
-var steadySeconds = Math.Min(steady.Elapsed.TotalSeconds, duration.TotalSeconds + 1);
+// Markers for run.sh, which reads every process's CPU time at each: the measured window's cost.
+async Task MarkAt(long ticks, string what)
+{
+    var wait = ticks - Stopwatch.GetTimestamp();
+    if (wait > 0)
+    {
+        await Task.Delay(TimeSpan.FromSeconds((double)wait / Stopwatch.Frequency));
+    }
+
+    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        $"MARK {what} requests={Interlocked.Read(ref opsStarted)} driver_cpu_s={Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds:F2}"));
+}
+
+var marks = Task.WhenAll(MarkAt(measureStartTicks, "measure-start"), MarkAt(endTicks, "measure-end"));
+var finished = await Task.WhenAny(all, Task.Delay(warmup + duration + TimeSpan.FromSeconds(1) + drainTimeout)) == all;
+await marks;
+var steadySeconds = duration.TotalSeconds;
 await stop.CancelAsync();
 try
 {
@@ -240,7 +269,7 @@ catch (Exception e) when (e is OperationCanceledException or TimeoutException)
 
 // Report.
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"nodes {nodes}, period {period.TotalSeconds:F0} s, duration {duration.TotalSeconds:F0} s, target mutating rate {2.0 * nodes / period.TotalSeconds:F0}/s; setup {setupSeconds:F1} s"));
+    $"nodes {nodes}, period {period.TotalSeconds:F0} s, warm-up {warmup.TotalSeconds:F0} s ({warmupStats.Values.Sum(k => k.Count)} requests, {warmupStats.Values.Sum(k => k.Errors)} errors, not in the table), measured {duration.TotalSeconds:F0} s, target mutating rate {2.0 * nodes / period.TotalSeconds:F0}/s; setup {setupSeconds:F1} s"));
 Console.WriteLine("| operation | count | ops/s | p50 ms | p99 ms | max ms | errors |");
 Console.WriteLine("|---|---|---|---|---|---|---|");
 foreach (var k in stats.Values.OrderBy(k => k.Name.StartsWith("create", StringComparison.Ordinal) ? 0 : 1).ThenBy(k => k.Name, StringComparer.Ordinal))
@@ -261,8 +290,11 @@ Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
 var mutating = stats.Values.Where(k => !k.Name.StartsWith("create", StringComparison.Ordinal) && !k.Name.StartsWith("get", StringComparison.Ordinal)).ToList();
 var worstP99 = mutating.Count == 0 ? 0 : mutating.Max(k => k.Percentile(0.99));
 var errors = stats.Values.Sum(k => k.Errors);
+var requests = stats.Values.Sum(k => k.Count);
+// The driver shares the machine's cores with the servers: its own CPU is part of the picture.
+var driverCpu = Process.GetCurrentProcess().TotalProcessorTime.TotalSeconds;
 Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-    $"RESULT nodes={nodes} mutating_p99_ms={worstP99:F1} errors={errors} lag_max_ms={maxLag:F0} schedule_held={(held ? "yes" : "no")} slo_met={(held && worstP99 < 1000 && errors == 0 ? "yes" : "no")}"));
+    $"RESULT nodes={nodes} mutating_p99_ms={worstP99:F1} errors={errors} lag_max_ms={maxLag:F0} schedule_held={(held ? "yes" : "no")} slo_met={(held && worstP99 < 1000 && errors == 0 ? "yes" : "no")} requests={requests} driver_cpu_s={driverCpu:F1}"));
 return 0;
 
 /// <summary>Latencies and errors of one request kind (thread-safe; bounded by the op schedule).</summary>
@@ -273,6 +305,18 @@ internal sealed class Kind(string name)
     private int _conflicts;
 
     public string Name { get; } = name;
+
+    /// <summary>Every request sent of this kind, answered or not.</summary>
+    public int Count
+    {
+        get
+        {
+            lock (_ok)
+            {
+                return _ok.Count + _errors.Values.Sum();
+            }
+        }
+    }
 
     public int Errors
     {

@@ -275,10 +275,22 @@ public sealed partial class ApiHandler
         }
     }
 
+    /// <summary>One watch event line, written from the shared cached object without copying it.</summary>
     private static async Task WriteEventAsync(HttpContext http, string type, JsonNode obj, CancellationToken ct)
     {
-        var line = new JsonObject { ["type"] = type, ["object"] = obj.DeepClone() }.ToJsonString(ObjectCodec.Compact) + "\n";
-        await http.Response.Body.WriteAsync(Encoding.UTF8.GetBytes(line), ct).ConfigureAwait(false);
+        using var buffer = new PooledBufferWriter();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            writer.WriteStartObject();
+            writer.WriteString("type", type);
+            writer.WritePropertyName("object");
+            obj.WriteTo(writer);
+            writer.WriteEndObject();
+        }
+
+        buffer.GetSpan(1)[0] = (byte)'\n';
+        buffer.Advance(1);
+        await http.Response.Body.WriteAsync(buffer.WrittenMemory, ct).ConfigureAwait(false);
         await http.Response.Body.FlushAsync(ct).ConfigureAwait(false);
     }
 }

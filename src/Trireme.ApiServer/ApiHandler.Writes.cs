@@ -128,10 +128,13 @@ public sealed partial class ApiHandler
 
     private async Task RequireNamespaceAsync(ResourceInfo r, string ns, string name, CancellationToken ct)
     {
+        // From the namespace cache, as kube-apiserver's NamespaceLifecycle admission does; a namespace
+        // the cache has not seen yet (just created through another server) is looked up in the store.
         var namespaces = Registry.Find("", "v1", "namespaces")!;
-        var found = await Objects.GetAsync(namespaces, null, ns, ct).ConfigureAwait(false)
-            ?? throw ApiException.NotFound(namespaces, ns);
-        if (ObjectFields.Str(found.Object, "metadata", "deletionTimestamp") is not null && r.Plural != "events")
+        var found = _server.Caches["namespaces"].TryGetCurrent(namespaces.Key(null, ns), out var cached, out _)
+            ? cached
+            : (await Objects.GetAsync(namespaces, null, ns, ct).ConfigureAwait(false))?.Object ?? throw ApiException.NotFound(namespaces, ns);
+        if (ObjectFields.Str(found, "metadata", "deletionTimestamp") is not null && r.Plural != "events")
         {
             throw new ApiException(403, "Forbidden",
                 $"{r.QualifiedPlural} \"{name}\" is forbidden: unable to create new content in namespace {ns} because it is being terminated",
@@ -192,13 +195,17 @@ public sealed partial class ApiHandler
     /// <summary>
     /// Read-modify-write with optimistic concurrency. precondition &gt; 0 pins the resourceVersion the
     /// client saw (409 when stale); otherwise conflicts from concurrent writers are retried.
+    /// The first attempt starts from the watch cache's copy, as kube-apiserver's GuaranteedUpdate
+    /// does, so a write is one store txn instead of a read and a txn: if the copy was stale the txn's
+    /// compare fails and its failure branch returns the current object, which the next attempt uses.
+    /// A no-op against a cached copy is confirmed against the store before it is believed.
     /// </summary>
     private async Task<JsonObject> UpdateLoopAsync(ResourceInfo r, string? ns, string name, long precondition, bool dryRun,
         Func<JsonObject, JsonObject> mutate, UpdateScope scope, CancellationToken ct)
     {
+        var (current, modRevision, fromCache) = await CurrentForUpdateAsync(r, ns, name, precondition, ct).ConfigureAwait(false);
         for (var attempt = 0; ; attempt++)
         {
-            var (current, modRevision) = await Objects.MustGetAsync(r, ns, name, ct).ConfigureAwait(false);
             if (precondition > 0 && precondition != modRevision)
             {
                 throw ApiException.Conflict(r, name);
@@ -207,15 +214,64 @@ public sealed partial class ApiHandler
             var candidate = mutate(current.DeepClone().AsObject());
             CheckIdentity(r, ns, name, candidate);
             var next = MergeForUpdate(r, current, candidate, scope);
+            CommitOutcome outcome;
             try
             {
-                return await CommitUpdateAsync(r, ns, name, current, next, modRevision, dryRun, ct).ConfigureAwait(false);
+                outcome = await CommitUpdateAsync(r, ns, name, current, next, modRevision, fromCache, dryRun, ct).ConfigureAwait(false);
             }
             catch (ApiException e) when (e.Reason == "Conflict" && precondition <= 0 && attempt < PatchConflictRetries)
             {
+                outcome = default; // a conditional delete lost a race: read again
+            }
+
+            if (outcome.Result is { } result)
+            {
+                return result;
+            }
+
+            if (attempt >= PatchConflictRetries && precondition <= 0)
+            {
+                throw ApiException.Conflict(r, name);
+            }
+
+            if (outcome.Current is { } fresh)
+            {
+                (current, modRevision, fromCache) = (fresh, outcome.ModRevision, false);
+            }
+            else
+            {
+                (current, modRevision) = await Objects.MustGetAsync(r, ns, name, ct).ConfigureAwait(false);
+                fromCache = false;
             }
         }
     }
+
+    /// <summary>
+    /// The object an update starts from: the watch cache's copy when it has one at least as new as
+    /// the client's precondition (older means the cache lags this write's predecessor: read the
+    /// store), else a store read. Services always read the store: their updates allocate IPs and
+    /// ports, which a retry from a stale copy could leak.
+    /// </summary>
+    private async Task<(JsonObject Object, long ModRevision, bool FromCache)> CurrentForUpdateAsync(ResourceInfo r, string? ns, string name,
+        long precondition, CancellationToken ct)
+    {
+        if (r.Plural != "services" && _server.Caches.TryGetValue(r.Plural, out var cache)
+            && cache.TryGetCurrent(r.Key(ns, name), out var cached, out var cachedRevision)
+            && (precondition <= 0 || precondition <= cachedRevision))
+        {
+            return (cached, cachedRevision, true);
+        }
+
+        var (obj, modRevision) = await Objects.MustGetAsync(r, ns, name, ct).ConfigureAwait(false);
+        return (obj, modRevision, false);
+    }
+
+    /// <summary>
+    /// How one update attempt ended: Result when it is finished (written, a confirmed no-op, a
+    /// completed deletion, a dry run); else Current is the store's object to retry from, or null
+    /// when the caller must read the store again.
+    /// </summary>
+    private readonly record struct CommitOutcome(JsonObject? Result, JsonObject? Current, long ModRevision);
 
     /// <summary>What an update may change: identity and deletion state are kept; status follows its endpoint.</summary>
     private static JsonObject MergeForUpdate(ResourceInfo r, JsonObject current, JsonObject candidate, UpdateScope scope)
@@ -278,8 +334,8 @@ public sealed partial class ApiHandler
         return next;
     }
 
-    private async Task<JsonObject> CommitUpdateAsync(ResourceInfo r, string? ns, string name, JsonObject current, JsonObject next,
-        long modRevision, bool dryRun, CancellationToken ct)
+    private async Task<CommitOutcome> CommitUpdateAsync(ResourceInfo r, string? ns, string name, JsonObject current, JsonObject next,
+        long modRevision, bool fromCache, bool dryRun, CancellationToken ct)
     {
         if (r.Plural == "services")
         {
@@ -296,7 +352,7 @@ public sealed partial class ApiHandler
 
         if (dryRun)
         {
-            return next;
+            return new CommitOutcome(next, null, 0);
         }
 
         // The last finalizer removed from an object being deleted completes the deletion.
@@ -304,17 +360,21 @@ public sealed partial class ApiHandler
         {
             await Objects.DeleteAsync(r, ns, name, modRevision, ct).ConfigureAwait(false);
             await AfterDeleteAsync(r, next, ct).ConfigureAwait(false);
-            return next;
+            return new CommitOutcome(next, null, 0);
         }
 
         var previous = ObjectFields.Str(current, "metadata", "resourceVersion");
         ObjectFields.Metadata(next)["resourceVersion"] = previous;
         if (JsonNode.DeepEquals(current, next))
         {
-            return current; // no-op updates do not bump the revision, as in kube-apiserver
+            // No-op updates do not bump the revision, as in kube-apiserver; a cached copy may be stale, though.
+            return fromCache ? default : new CommitOutcome(current, null, 0);
         }
 
-        return await Objects.UpdateAsync(r, next, modRevision, ct).ConfigureAwait(false);
+        var attempt = await Objects.TryUpdateAsync(r, next, modRevision, ct).ConfigureAwait(false);
+        return attempt.Succeeded
+            ? new CommitOutcome(attempt.Object, null, 0)
+            : new CommitOutcome(null, attempt.Object, attempt.ModRevision);
     }
 
     private static bool IsGracefulPod(ResourceInfo r, JsonObject obj) =>

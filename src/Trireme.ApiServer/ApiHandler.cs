@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -94,9 +95,14 @@ public sealed partial class ApiHandler
     {
         http.Response.StatusCode = status;
         http.Response.ContentType = "application/json";
-        var bytes = Encoding.UTF8.GetBytes(body.ToJsonString(ObjectCodec.Compact));
-        http.Response.ContentLength = bytes.Length;
-        await http.Response.Body.WriteAsync(bytes, ct).ConfigureAwait(false);
+        using var buffer = new PooledBufferWriter();
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            body.WriteTo(writer);
+        }
+
+        http.Response.ContentLength = buffer.WrittenCount;
+        await http.Response.Body.WriteAsync(buffer.WrittenMemory, ct).ConfigureAwait(false);
     }
 
     /// <summary>Reads and decodes the request body: JSON, YAML or the k8s protobuf envelope; 413/415/400 otherwise.</summary>
@@ -114,17 +120,43 @@ public sealed partial class ApiHandler
             throw TooLarge(limit);
         }
 
-        using var buffer = new MemoryStream();
-        var chunk = new byte[16 * 1024];
-        int read;
-        while ((read = await http.Request.Body.ReadAsync(chunk, ct).ConfigureAwait(false)) > 0)
+        if (http.Request.ContentLength is { } length)
         {
-            if (buffer.Length + read > limit)
+            // The common case (kubectl and client-go send Content-Length): read into an exact array.
+            var exact = new byte[length];
+            var filled = 0;
+            while (filled < exact.Length)
             {
-                throw TooLarge(limit);
+                var n = await http.Request.Body.ReadAsync(exact.AsMemory(filled), ct).ConfigureAwait(false);
+                if (n == 0)
+                {
+                    throw ApiException.BadRequest("the request body ended before its Content-Length");
+                }
+
+                filled += n;
             }
 
-            buffer.Write(chunk, 0, read);
+            return exact;
+        }
+
+        using var buffer = new MemoryStream();
+        var chunk = ArrayPool<byte>.Shared.Rent(16 * 1024);
+        try
+        {
+            int read;
+            while ((read = await http.Request.Body.ReadAsync(chunk, ct).ConfigureAwait(false)) > 0)
+            {
+                if (buffer.Length + read > limit)
+                {
+                    throw TooLarge(limit);
+                }
+
+                buffer.Write(chunk, 0, read);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(chunk);
         }
 
         return buffer.ToArray();

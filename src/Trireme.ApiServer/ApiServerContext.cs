@@ -59,7 +59,8 @@ public sealed partial class ApiServerContext : IAsyncDisposable
             name => Caches["secrets"].Get(secrets.Key("kube-system", name)), clock);
         Authorizer = new RbacAuthorizer(
             plural => Caches[plural].List(new WatchFilter(null, null, LabelSelector.Everything, FieldSelector.Everything)).Items,
-            (plural, ns, name) => Caches[plural].Get(Registry.Find("rbac.authorization.k8s.io", "v1", plural)!.Key(ns, name)));
+            (plural, ns, name) => Caches[plural].Get(Registry.Find("rbac.authorization.k8s.io", "v1", plural)!.Key(ns, name)),
+            () => Caches["roles"].Revision + Caches["rolebindings"].Revision + Caches["clusterroles"].Revision + Caches["clusterrolebindings"].Revision);
         OpenApi = new OpenApi(Registry);
         PodLogs = new PodLogs(Objects, Registry, servingCertificate, clientCas);
         Handler = new ApiHandler(this, _log);

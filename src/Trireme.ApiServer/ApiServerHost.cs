@@ -50,7 +50,8 @@ public sealed class ApiServerHost : IAsyncDisposable
 
         var builder = WebApplication.CreateSlimBuilder();
         builder.Logging.ClearProviders();
-        builder.Services.AddSingleton(logs);
+        builder.Logging.AddProvider(new ForwardingLoggerProvider(logs));
+        builder.Logging.AddFilter(ForwardingLoggerProvider.AspNetCoreCategory, LogLevel.Warning);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;

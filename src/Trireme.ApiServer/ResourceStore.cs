@@ -12,6 +12,13 @@ namespace Trireme.ApiServer;
 /// </summary>
 public sealed class ResourceStore(IKeyValueStore store)
 {
+    /// <summary>
+    /// What a conditional update found. Succeeded: Value is the object as written (resourceVersion
+    /// set). Otherwise the key had moved on and Value is what the store holds now, read back in the
+    /// same txn, so the caller can retry without another read.
+    /// </summary>
+    public readonly record struct UpdateAttempt(bool Succeeded, JsonObject Object, long ModRevision);
+
     public IKeyValueStore Store { get; } = store;
 
     public async Task<(JsonObject Object, long ModRevision)?> GetAsync(ResourceInfo r, string? ns, string name, CancellationToken ct)
@@ -46,6 +53,27 @@ public sealed class ResourceStore(IKeyValueStore store)
             WriteOutcome.NotFound => throw ApiException.NotFound(r, name),
             _ => throw ApiException.Conflict(r, name),
         };
+    }
+
+    /// <summary>
+    /// Update if the key is still at expectedModRevision. On success obj itself gets the new
+    /// resourceVersion and is returned (the caller owns it); a conflict is a result, not an exception.
+    /// </summary>
+    public async Task<UpdateAttempt> TryUpdateAsync(ResourceInfo r, JsonObject obj, long expectedModRevision, CancellationToken ct)
+    {
+        var name = ObjectFields.Name(obj);
+        var result = await Store.UpdateAsync(r.Key(ObjectFields.Namespace(obj), name), ObjectCodec.Encode(obj), expectedModRevision, ct)
+            .ConfigureAwait(false);
+        switch (result.Outcome)
+        {
+            case WriteOutcome.Succeeded:
+                ObjectFields.Metadata(obj)["resourceVersion"] = result.Revision.ToString(CultureInfo.InvariantCulture);
+                return new UpdateAttempt(true, obj, result.Revision);
+            case WriteOutcome.Conflict when result.Current is { } current:
+                return new UpdateAttempt(false, ObjectCodec.Decode(current), current.ModRevision);
+            default:
+                throw ApiException.NotFound(r, name);
+        }
     }
 
     public async Task<long> DeleteAsync(ResourceInfo r, string? ns, string name, long expectedModRevision, CancellationToken ct)

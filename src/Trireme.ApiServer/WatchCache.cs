@@ -104,7 +104,7 @@ public sealed class WatchCache : IAsyncDisposable
             revision = page.Revision;
             foreach (var kv in page.Items)
             {
-                fresh[kv.Key] = ObjectCodec.Decode(kv);
+                fresh[kv.Key] = ObjectCodec.DecodeShared(kv);
             }
 
             if (!page.More || page.Items.Count == 0)
@@ -155,7 +155,7 @@ public sealed class WatchCache : IAsyncDisposable
             CachedEvent cached;
             if (e.Type == StoreEventType.Put)
             {
-                var obj = ObjectCodec.Decode(e.Kv);
+                var obj = ObjectCodec.DecodeShared(e.Kv);
                 _state[e.Kv.Key] = obj;
                 cached = new CachedEvent(previous is null ? WatchEventType.Added : WatchEventType.Modified, e.Kv.Key, obj, previous, e.Kv.ModRevision);
             }
@@ -170,6 +170,7 @@ public sealed class WatchCache : IAsyncDisposable
                 _state.Remove(e.Kv.Key);
                 var last = previous.DeepClone().AsObject();
                 ObjectFields.Metadata(last)["resourceVersion"] = e.Kv.ModRevision.ToString(System.Globalization.CultureInfo.InvariantCulture);
+                ObjectCodec.Materialize(last);
                 cached = new CachedEvent(WatchEventType.Deleted, e.Kv.Key, last, previous, e.Kv.ModRevision);
             }
 
@@ -210,6 +211,33 @@ public sealed class WatchCache : IAsyncDisposable
         {
             return _state.GetValueOrDefault(key);
         }
+    }
+
+    /// <summary>
+    /// The cached object under key and its mod revision, once the first list has loaded (before that
+    /// an absent key proves nothing). The object is shared: read it, never change it.
+    /// </summary>
+    public bool TryGetCurrent(string key, out JsonObject obj, out long modRevision)
+    {
+        obj = null!;
+        modRevision = 0;
+        if (!_ready.Task.IsCompletedSuccessfully)
+        {
+            return false;
+        }
+
+        lock (_lock)
+        {
+            if (!_state.TryGetValue(key, out var found))
+            {
+                return false;
+            }
+
+            obj = found;
+        }
+
+        modRevision = ObjectCodec.ResourceVersionOf(obj);
+        return true;
     }
 
     private bool Matches(WatchFilter f, string key, JsonObject obj)

@@ -1,5 +1,5 @@
 // Proves bad input and refused requests come back as Status objects with kube-apiserver's reason and
-// code: 400 malformed JSON/YAML/protobuf and wrong kind, 401 no credentials, 403 RBAC denial, 404,
+// code: 400 malformed JSON/YAML/protobuf, malformed patches, bad selectors/limit/continue, and wrong kind, 401 no credentials, 403 RBAC denial, 404,
 // 409 AlreadyExists and stale resourceVersion, 410 too-old watch, 413 oversized body, 415 media type,
 // 422 DNS-1123 names with field causes, 429 max-in-flight. Method: the real host over TLS in-process,
 // on the in-memory store, driven with HttpClient.
@@ -83,6 +83,32 @@ public sealed class ErrorStatusTests : IAsyncLifetime
         await AssertStatusAsync(await _server.Admin.PostAsync("/api/v1/namespaces/default/pods", Json(Pod, "text/csv"), ct), 415, "UnsupportedMediaType");
         var huge = Json("{\"pad\":\"" + new string('x', 3 * 1024 * 1024 + 10) + "\"}");
         await AssertStatusAsync(await _server.Admin.PostAsync("/api/v1/namespaces/default/configmaps", huge, ct), 413, "RequestEntityTooLarge");
+    }
+
+    [Fact]
+    public async Task Malformed_patches_bodies_and_query_parameters_are_400_and_an_unknown_patch_type_415()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        const string cm = "/api/v1/namespaces/default/configmaps";
+        Assert.Equal(HttpStatusCode.Created, (await _server.Admin.PostAsync(cm,
+            Json("""{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"patched"},"data":{"a":"1"}}"""), ct)).StatusCode);
+        async Task Patch(string body, string type, int code, string reason) =>
+            await AssertStatusAsync(await _server.Admin.PatchAsync($"{cm}/patched", Json(body, type), ct), code, reason);
+
+        await Patch("""[{"op":"frobnicate","path":"/data/a"}]""", "application/json-patch+json", 400, "BadRequest");
+        await Patch("""{"op":"add"}""", "application/json-patch+json", 400, "BadRequest");
+        await Patch("""[{"op":"test","path":"/data/a","value":"2"}]""", "application/json-patch+json", 422, "Invalid");
+        await Patch("""{"data":""", "application/merge-patch+json", 400, "BadRequest");
+        await Patch("""[1,2]""", "application/merge-patch+json", 400, "BadRequest");
+        await Patch("""[1,2]""", "application/strategic-merge-patch+json", 400, "BadRequest");
+        await Patch("""{"data":{"a":"2"}}""", "text/plain", 415, "UnsupportedMediaType");
+        await Patch("""{"metadata":{"name":"renamed"}}""", "application/merge-patch+json", 400, "BadRequest");
+
+        await AssertStatusAsync(await _server.Admin.PostAsync(cm, Json("[]"), ct), 400, "BadRequest");
+        await AssertStatusAsync(await _server.Admin.GetAsync($"{cm}?labelSelector=a%20in%20(", ct), 400, "BadRequest");
+        await AssertStatusAsync(await _server.Admin.GetAsync($"{cm}?fieldSelector=spec.unknown%3Dx", ct), 400, "BadRequest");
+        await AssertStatusAsync(await _server.Admin.GetAsync($"{cm}?limit=ten", ct), 400, "BadRequest");
+        await AssertStatusAsync(await _server.Admin.GetAsync($"{cm}?limit=1&continue=not-a-token", ct), 400, "BadRequest");
     }
 
     [Fact]

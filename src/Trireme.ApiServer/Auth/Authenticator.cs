@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Globalization;
+using System.Runtime.CompilerServices;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using System.Text;
@@ -62,7 +63,27 @@ public sealed partial class Authenticator
         return null;
     }
 
+    /// <summary>
+    /// What one certificate object (a TLS connection's client certificate) authenticated as, with its
+    /// expiry: every request on a connection reuses it instead of hashing the certificate for the
+    /// thumbprint and decoding NotAfter again. Weak keys: the entry goes with the connection.
+    /// </summary>
+    private sealed record ConnectionIdentity(UserInfo? User, DateTime NotAfterUtc);
+
+    private readonly ConditionalWeakTable<X509Certificate2, ConnectionIdentity> _perCertificateObject = new();
+
     private UserInfo? FromCertificate(X509Certificate2 certificate)
+    {
+        if (!_perCertificateObject.TryGetValue(certificate, out var identity))
+        {
+            identity = new ConnectionIdentity(FromCertificateUncached(certificate), certificate.NotAfter.ToUniversalTime());
+            _perCertificateObject.AddOrUpdate(certificate, identity);
+        }
+
+        return identity.User is not null && identity.NotAfterUtc > _clock.GetUtcNow().UtcDateTime ? identity.User : null;
+    }
+
+    private UserInfo? FromCertificateUncached(X509Certificate2 certificate)
     {
         if (_certificateCache.TryGetValue(certificate.Thumbprint, out var cached))
         {

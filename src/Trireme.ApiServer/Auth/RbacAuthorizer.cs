@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json.Nodes;
 using Trireme.ApiServer.Core;
 
@@ -15,15 +16,66 @@ public sealed record AuthorizationAttributes(
 /// ClusterRoleBinding, or a RoleBinding in the request's namespace, grants a rule that covers it.
 /// Roles and bindings come from the watch caches, so a grant takes effect as soon as it is stored.
 /// The denial message is kube-apiserver's, which kubectl prints.
+/// Decisions are remembered per (user, groups, attributes) until the policy changes: policyVersion
+/// (the RBAC caches' revisions) moving on drops them all, so a new grant or revocation is seen by
+/// the next request exactly as without the memo. Evaluation walks every binding with JSON lookups,
+/// which a fleet of kubelets renewing leases would otherwise repeat for every request.
 /// </summary>
-public sealed class RbacAuthorizer(Func<string, IEnumerable<JsonObject>> list, Func<string, string?, string, JsonObject?> get)
+public sealed class RbacAuthorizer(
+    Func<string, IEnumerable<JsonObject>> list, Func<string, string?, string, JsonObject?> get, Func<long>? policyVersion = null)
 {
+    /// <summary>Bound on remembered decisions (a 5,000-node cluster needs ~2 per node); past it the memo starts over.</summary>
+    public const int DecisionMemoLimit = 65_536;
+
+    private readonly record struct DecisionKey(string User, string Groups, AuthorizationAttributes Attributes);
+
+    private readonly ConcurrentDictionary<DecisionKey, bool> _decisions = new();
+    private readonly Lock _versionLock = new();
+    private long _decisionsVersion = -1;
+
     public bool Allows(UserInfo user, AuthorizationAttributes a)
     {
         if (user.IsSuperuser)
         {
             return true;
         }
+
+        if (policyVersion is null)
+        {
+            return Evaluate(user, a);
+        }
+
+        var version = policyVersion();
+        lock (_versionLock)
+        {
+            if (version != _decisionsVersion || _decisions.Count >= DecisionMemoLimit)
+            {
+                _decisions.Clear();
+                _decisionsVersion = version;
+            }
+        }
+
+        var key = new DecisionKey(user.Name, string.Join('\n', user.Groups), a);
+        if (_decisions.TryGetValue(key, out var allowed))
+        {
+            return allowed;
+        }
+
+        allowed = Evaluate(user, a);
+        lock (_versionLock)
+        {
+            // Only a decision made under the current policy is remembered.
+            if (version == _decisionsVersion)
+            {
+                _decisions[key] = allowed;
+            }
+        }
+
+        return allowed;
+    }
+
+    private bool Evaluate(UserInfo user, AuthorizationAttributes a)
+    {
 
         foreach (var binding in list("clusterrolebindings"))
         {

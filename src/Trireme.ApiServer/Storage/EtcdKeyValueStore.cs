@@ -51,6 +51,9 @@ public sealed class EtcdKeyValueStore : IKeyValueStore
 
     private static ByteString Bytes(string s) => ByteString.CopyFromUtf8(s);
 
+    // Values handed to Create/Update are freshly encoded arrays that nobody changes afterwards, so the
+    // request wraps them instead of copying (UnsafeByteOperations.UnsafeWrap).
+
     /// <summary>The range end covering every key with the prefix: the prefix with its last byte incremented.</summary>
     public static ByteString PrefixEnd(string prefix)
     {
@@ -142,14 +145,14 @@ public sealed class EtcdKeyValueStore : IKeyValueStore
 
     public async ValueTask<WriteResult> CreateAsync(string key, byte[] value, CancellationToken ct)
     {
-        var put = new RequestOp { RequestPut = new PutRequest { Key = Bytes(key), Value = ByteString.CopyFrom(value) } };
+        var put = new RequestOp { RequestPut = new PutRequest { Key = Bytes(key), Value = UnsafeByteOperations.UnsafeWrap(value) } };
         var result = await TxnAsync(key, 0, put, WriteOutcome.AlreadyExists, ct).ConfigureAwait(false);
         return result.Outcome == WriteOutcome.Conflict ? result with { Outcome = WriteOutcome.AlreadyExists } : result;
     }
 
     public async ValueTask<WriteResult> UpdateAsync(string key, byte[] value, long expectedModRevision, CancellationToken ct)
     {
-        var put = new RequestOp { RequestPut = new PutRequest { Key = Bytes(key), Value = ByteString.CopyFrom(value) } };
+        var put = new RequestOp { RequestPut = new PutRequest { Key = Bytes(key), Value = UnsafeByteOperations.UnsafeWrap(value) } };
         return await TxnAsync(key, expectedModRevision, put, WriteOutcome.NotFound, ct).ConfigureAwait(false);
     }
 

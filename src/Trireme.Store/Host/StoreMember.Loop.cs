@@ -87,8 +87,19 @@ public sealed partial class StoreMember
         while (_raft.HasReady())
         {
             var ready = _raft.TakeReady();
-            Persist(ready);
-            Send(ready.Messages);
+            if (ready.MaySendBeforePersist)
+            {
+                // A leader with a durable term sends its Appends first, so the followers' fsyncs run while
+                // its own does (Raft thesis §10.2.1); the core counts its own entries only after Advance.
+                Send(ready.Messages);
+                Persist(ready);
+            }
+            else
+            {
+                Persist(ready);
+                Send(ready.Messages);
+            }
+
             if (ready.SoftState is { } soft)
             {
                 OnSoftState(soft);
@@ -131,6 +142,14 @@ public sealed partial class StoreMember
         {
             WalHardState? hs = ready.HardState is { } h ? new WalHardState(h.Term, h.Vote, h.Commit) : null;
             var entries = ready.Entries.Select(e => new WalEntry(e.Term, e.Index, (byte)e.Type, e.Data)).ToList();
+            if (!ready.MustSync)
+            {
+                // Only the commit index moved: written in order, made durable by the next fsync, not
+                // waited for. A crash may forget it; peers tell us again (etcd does not sync it either).
+                _ = _wal.AppendAsync(hs, entries, sync: false);
+                return;
+            }
+
             // One group commit: the writer fsyncs once for this Ready (and anything else queued with it).
             _wal.AppendAsync(hs, entries).GetAwaiter().GetResult();
         }

@@ -17,6 +17,10 @@ public sealed class WriteAheadLog : IAsyncDisposable
         public WalSnapshotMarker? Marker { get; init; }
         public ulong MaxEntryIndex { get; init; }
         public ulong ReleaseUpToIndex { get; init; }
+
+        /// <summary>False for a write that may stay in the page cache until the next fsync (a commit index
+        /// alone: it can be relearned from peers after a crash, so it is not worth an fsync of its own).</summary>
+        public bool Sync { get; init; } = true;
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
@@ -67,8 +71,15 @@ public sealed class WriteAheadLog : IAsyncDisposable
 
     public int SegmentCount => _segments.Count;
 
-    /// <summary>Appends a HardState and/or entries; completes once they are durable.</summary>
-    public Task AppendAsync(WalHardState? hardState, IReadOnlyList<WalEntry> entries)
+    /// <summary>fsyncs of segment data issued so far (one per group commit that needed one).</summary>
+    public long DataSyncs => Interlocked.Read(ref _dataSyncs);
+
+    private long _dataSyncs;
+
+    /// <summary>Appends a HardState and/or entries; completes once they are durable. With
+    /// <paramref name="sync"/> false the records are written in order but no fsync is issued for them
+    /// (a later synced write, or none, makes them durable): the task then completes once written.</summary>
+    public Task AppendAsync(WalHardState? hardState, IReadOnlyList<WalEntry> entries, bool sync = true)
     {
         var payloads = new List<(WalRecordType, byte[])>();
         foreach (var batch in WalRecord.EncodeEntryBatches(entries))
@@ -83,7 +94,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
         }
 
         var max = entries.Count == 0 ? 0 : entries.Max(e => e.Index);
-        return Enqueue(new Write { Bytes = Frame(payloads), HardState = hardState, MaxEntryIndex = max });
+        return Enqueue(new Write { Bytes = Frame(payloads), HardState = hardState, MaxEntryIndex = max, Sync = sync });
     }
 
     /// <summary>Records that a snapshot file at <paramref name="marker"/> is durable.</summary>
@@ -154,6 +165,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
     private void WriteBatch(List<Write> batch)
     {
         var dirty = false;
+        var mustSync = false;
         ulong release = 0;
         foreach (var write in batch)
         {
@@ -167,6 +179,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
 
                 _current.Write(write.Bytes);
                 dirty = true;
+                mustSync |= write.Sync;
                 var segment = _segments[^1];
                 segment.MaxEntryIndex = Math.Max(segment.MaxEntryIndex, write.MaxEntryIndex);
                 _lastHardState = write.HardState ?? _lastHardState;
@@ -176,9 +189,10 @@ public sealed class WriteAheadLog : IAsyncDisposable
             release = Math.Max(release, write.ReleaseUpToIndex);
         }
 
-        if (dirty)
+        if (dirty && mustSync)
         {
             DurableFiles.SyncFile(_current);
+            Interlocked.Increment(ref _dataSyncs);
         }
 
         if (release > 0)

@@ -25,7 +25,7 @@ public sealed partial class StoreMember
         try
         {
             var reader = _inbox.Reader;
-            while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            while (WaitForActions(reader))
             {
                 for (var i = 0; i < MaxActionsPerRound && reader.TryRead(out var action); i++)
                 {
@@ -46,6 +46,28 @@ public sealed partial class StoreMember
         {
             _loopStopped.TrySetResult();
         }
+    }
+
+    /// <summary>Blocks (without spinning) until the inbox has an action; false once it is completed and empty.</summary>
+    private bool WaitForActions(System.Threading.Channels.ChannelReader<Action> reader)
+    {
+        while (!reader.TryPeek(out _))
+        {
+            _inboxSignal.Reset();
+            if (reader.TryPeek(out _))
+            {
+                break; // posted between the check and the reset
+            }
+
+            if (reader.Completion.IsCompleted)
+            {
+                return false;
+            }
+
+            _inboxSignal.Wait();
+        }
+
+        return true;
     }
 
     private void OnTick()
@@ -135,7 +157,7 @@ public sealed partial class StoreMember
         {
             var meta = snapshot.Metadata;
             _snapshots.Save(new StoredSnapshot(meta.Index, meta.Term, meta.ConfState.Voters, meta.ConfState.Learners, snapshot.Data));
-            _wal.SaveMarkerAsync(new WalSnapshotMarker(meta.Index, meta.Term)).GetAwaiter().GetResult();
+            _wal.SaveMarker(new WalSnapshotMarker(meta.Index, meta.Term));
         }
 
         if (ready.HardState is not null || ready.Entries.Count > 0)
@@ -151,7 +173,7 @@ public sealed partial class StoreMember
             }
 
             // One group commit: the writer fsyncs once for this Ready (and anything else queued with it).
-            _wal.AppendAsync(hs, entries).GetAwaiter().GetResult();
+            _wal.Append(hs, entries);
         }
     }
 
@@ -351,7 +373,7 @@ public sealed partial class StoreMember
         _raft.Compact(_appliedIndex, data);
         var conf = _raft.Status.ConfState;
         _snapshots.Save(new StoredSnapshot(_appliedIndex, _appliedTerm, conf.Voters, conf.Learners, data));
-        _wal.SaveMarkerAsync(new WalSnapshotMarker(_appliedIndex, _appliedTerm)).GetAwaiter().GetResult();
+        _wal.SaveMarker(new WalSnapshotMarker(_appliedIndex, _appliedTerm));
         _ = _wal.ReleaseAsync(_appliedIndex);
         _snapshotIndex = _appliedIndex;
         LogSnapshot(_logger, _options.Name, _appliedIndex, data.Length);

@@ -12,7 +12,7 @@
 # steady states (a fresh .NET process is still JIT-compiling for its first seconds; etcd is AOT Go).
 # Env: SECONDS_PER_RUN (10), WARMUP_SECONDS (10), CONC (1,16,256), RANGE_CONC (64), WATCHERS (100), WATCH_WRITERS (16),
 #      FAILOVER_RUNS (5), TERM_RUNS (3), HEARTBEAT_MS (100), ELECTION_MS (1000), CONFIG (Release),
-#      STORES ("etcd trireme"), TESTS ("put range watch failover term").
+#      STORES ("etcd trireme"), TESTS ("put range watch failover term"), TRIREME_BIN (this tree's build).
 # Bounded: every load row runs SECONDS_PER_RUN; a failover gives up after 30 s; each restart waits at
 # most 60 s for health. With the defaults a run takes about 6-8 minutes after the build.
 set -euo pipefail
@@ -24,7 +24,7 @@ HB=${HEARTBEAT_MS:-100}; EL=${ELECTION_MS:-1000}
 STORES=${STORES:-"etcd trireme"}; TESTS=${TESTS:-"put range watch failover term"}
 dotnet build src/Trireme.Cli -c "$CONFIG" -nologo -clp:ErrorsOnly >/dev/null
 dotnet build bench/store/Trireme.Bench.Store -c "$CONFIG" -nologo -clp:ErrorsOnly >/dev/null
-TRIREME=src/Trireme.Cli/bin/$CONFIG/net10.0/trireme
+TRIREME=${TRIREME_BIN:-src/Trireme.Cli/bin/$CONFIG/net10.0/trireme}  # TRIREME_BIN: compare another build
 BENCH=bench/store/Trireme.Bench.Store/bin/$CONFIG/net10.0/Trireme.Bench.Store
 work=$(mktemp -d /tmp/trireme-bench-store-XXXXXX)
 results=$work/results.tsv

@@ -12,7 +12,8 @@
 # steady states (a fresh .NET process is still JIT-compiling for its first seconds; etcd is AOT Go).
 # Env: SECONDS_PER_RUN (10), WARMUP_SECONDS (10), CONC (1,16,256), RANGE_CONC (64), WATCHERS (100), WATCH_WRITERS (16),
 #      FAILOVER_RUNS (5), TERM_RUNS (3), HEARTBEAT_MS (100), ELECTION_MS (1000), CONFIG (Release),
-#      STORES ("etcd trireme"), TESTS ("put range watch failover term"), TRIREME_BIN (this tree's build).
+#      STORES ("etcd trireme"), TESTS ("put range watch failover term"), TRIREME_BIN (this tree's build),
+#      LOG_DIR (keep the members' logs and the raw results there).
 # Bounded: every load row runs SECONDS_PER_RUN; a failover gives up after 30 s; each restart waits at
 # most 60 s for health. With the defaults a run takes about 6-8 minutes after the build.
 set -euo pipefail
@@ -31,7 +32,8 @@ results=$work/results.tsv
 declare -A pid=()   # "t1" / "e2" -> PID of the running member
 cleanup() {
   for p in "${pid[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  for p in "${pid[@]}"; do { wait "$p"; } 2>/dev/null || true; done
+  for p in "${pid[@]}"; do for _ in $(seq 1 100); do [ -e /proc/$p ] || break; sleep 0.05; done; done
+  if [ -n "${LOG_DIR:-}" ]; then mkdir -p "$LOG_DIR" && cp "$work"/*.log "$work"/results.tsv "$LOG_DIR"/ 2>/dev/null || true; fi
   rm -rf "$work"
 }
 trap cleanup EXIT
@@ -46,14 +48,14 @@ start_member() { # store index
       --initial-advertise-peer-urls http://127.0.0.3$i:2380 --initial-cluster "$tc" \
       --initial-cluster-token bench-t --heartbeat-interval "$HB" --election-timeout "$EL" \
       --log-level warning >>"$work/t$i.log" 2>&1 &
-    pid[t$i]=$!
+    pid[t$i]=$!; disown
   else
     etcd --name e$i --data-dir "$work/e$i" --listen-client-urls http://127.0.0.4$i:2379 \
       --advertise-client-urls http://127.0.0.4$i:2379 --listen-peer-urls http://127.0.0.4$i:2380 \
       --initial-advertise-peer-urls http://127.0.0.4$i:2380 --initial-cluster "$ec" \
       --initial-cluster-token bench-e --heartbeat-interval "$HB" --election-timeout "$EL" \
       --log-level error >>"$work/e$i.log" 2>&1 &
-    pid[e$i]=$!
+    pid[e$i]=$!; disown
   fi
 }
 endpoints() { [ "$1" = trireme ] && echo 127.0.0.31:2379,127.0.0.32:2379,127.0.0.33:2379 || echo 127.0.0.41:2379,127.0.0.42:2379,127.0.0.43:2379; }
@@ -87,7 +89,7 @@ failovers() { # store signal runs
     echo "$line" | tee -a "$results"
     victim=$(echo "$line" | tr '\t' '\n' | sed -n 's/^victim=//p')
     local key=${s:0:1}$((victim + 1))
-    { wait "${pid[$key]}"; } 2>/dev/null || true
+    for _ in $(seq 1 100); do [ -e "/proc/${pid[$key]}" ] || break; sleep 0.05; done
     start_member "$s" $((victim + 1))
     healthy "$s" || { echo "# $s not healthy after restarting member $((victim + 1))" >&2; exit 1; }
   done

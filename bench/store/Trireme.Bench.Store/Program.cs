@@ -84,6 +84,7 @@ internal static class Load
         await Task.WhenAll(clients.Select(c => op(c, 0, 0)));
         var latencies = new List<double>[workers];
         var errors = 0L;
+        var kinds = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
         var stop = DateTime.UtcNow.AddSeconds(seconds);
         long total = 0;
         var cpuBefore = Cpu.Ticks(pids);
@@ -101,12 +102,18 @@ internal static class Load
                     await op(client, w, n++);
                     mine.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
                 }
-                catch (GrpcException)
+                catch (GrpcException e)
                 {
                     Interlocked.Increment(ref errors);
+                    kinds.AddOrUpdate($"{e.StatusCode}: {e.Message}", 1, (_, c) => c + 1);
                 }
             }
         })));
+        foreach (var (kind, count) in kinds.OrderByDescending(k => k.Value).Take(5))
+        {
+            Console.Error.WriteLine($"# {label} {test} {workers}: {count} x {kind}");
+        }
+
         var elapsed = watch.Elapsed.TotalSeconds;
         var cpuMs = Cpu.Milliseconds(pids, cpuBefore);
         var all = latencies.SelectMany(l => l).Order().ToArray();

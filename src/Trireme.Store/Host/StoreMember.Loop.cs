@@ -155,6 +155,7 @@ public sealed partial class StoreMember
     {
         if (ready.Snapshot is { } snapshot)
         {
+            WaitForSnapshotWrite();
             var meta = snapshot.Metadata;
             _snapshots.Save(new StoredSnapshot(meta.Index, meta.Term, meta.ConfState.Voters, meta.ConfState.Learners, snapshot.Data));
             _wal.SaveMarker(new WalSnapshotMarker(meta.Index, meta.Term));
@@ -360,11 +361,17 @@ public sealed partial class StoreMember
     private bool IsPublished(MemberInfo me) =>
         me.Name == _options.Name && me.ClientUrls.SequenceEqual(_options.AdvertiseClientUrls);
 
-    /// <summary>Every SnapshotCount applied entries: snapshot the state machine, let the core compact its
-    /// log, write the snapshot file (fsync + rename), mark it in the WAL and release older segments.</summary>
+    /// <summary>Every SnapshotCount applied entries: snapshot the state machine and let the core compact
+    /// its log, on the loop (the state is the loop's); then write the snapshot file (fsync + rename), mark
+    /// it in the WAL and release older segments in the background. The file is as large as the store
+    /// (tens of MB under load) and its write + fsync stalled every member's loop for a noticeable time
+    /// every SnapshotCount entries, which showed as bursts of slow puts and even elections. Safe
+    /// because nothing depends on the file until its marker is written: until then a restart recovers
+    /// from the previous snapshot plus the WAL, whose segments are released only after the marker.
+    /// One write at a time; a snapshot that falls due meanwhile waits for it.</summary>
     private void MaybeSnapshot()
     {
-        if (_appliedIndex - _snapshotIndex < _options.SnapshotCount)
+        if (_appliedIndex - _snapshotIndex < _options.SnapshotCount || !_snapshotWrite.IsCompleted)
         {
             return;
         }
@@ -372,12 +379,29 @@ public sealed partial class StoreMember
         var data = EncodeSnapshot();
         _raft.Compact(_appliedIndex, data);
         var conf = _raft.Status.ConfState;
-        _snapshots.Save(new StoredSnapshot(_appliedIndex, _appliedTerm, conf.Voters, conf.Learners, data));
-        _wal.SaveMarker(new WalSnapshotMarker(_appliedIndex, _appliedTerm));
-        _ = _wal.ReleaseAsync(_appliedIndex);
+        var snapshot = new StoredSnapshot(_appliedIndex, _appliedTerm, conf.Voters, conf.Learners, data);
         _snapshotIndex = _appliedIndex;
-        LogSnapshot(_logger, _options.Name, _appliedIndex, data.Length);
+        _snapshotWrite = Task.Run(() => WriteSnapshotFiles(snapshot));
     }
+
+    private void WriteSnapshotFiles(StoredSnapshot snapshot)
+    {
+        try
+        {
+            _snapshots.Save(snapshot);
+            _wal.SaveMarker(new WalSnapshotMarker(snapshot.Index, snapshot.Term));
+            _ = _wal.ReleaseAsync(snapshot.Index);
+            LogSnapshot(_logger, _options.Name, snapshot.Index, snapshot.Data.Length);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // As on the loop: a snapshot that cannot be written is a disk fault or a bug; do not go on.
+            DurableFiles.FailFast($"snapshot write failed: {e}");
+        }
+    }
+
+    /// <summary>Waits for a background snapshot write (before another writer touches the snapshot files).</summary>
+    private void WaitForSnapshotWrite() => _snapshotWrite.GetAwaiter().GetResult();
 
     [LoggerMessage(EventId = 3010, Level = LogLevel.Information, Message = "member {Name} became leader at term {Term}")]
     private static partial void LogBecameLeader(ILogger logger, string name, ulong term);

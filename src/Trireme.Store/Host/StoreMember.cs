@@ -58,6 +58,9 @@ public sealed partial class StoreMember : IAsyncDisposable
     private RaftRole _role;
     private volatile bool _stopping;
 
+    /// <summary>The background write of the last snapshot file (see MaybeSnapshot).</summary>
+    private Task _snapshotWrite = Task.CompletedTask;
+
     private StoreMember(StoreMemberOptions options, ILogger logger)
     {
         _options = options;
@@ -283,6 +286,7 @@ public sealed partial class StoreMember : IAsyncDisposable
         _inbox.Writer.TryComplete();
         _inboxSignal.Set();
         await _loopStopped.Task.ConfigureAwait(false);
+        await _snapshotWrite.ConfigureAwait(false);
         await _transport.DisposeAsync().ConfigureAwait(false);
         await _wal.DisposeAsync().ConfigureAwait(false);
         foreach (var pending in _pending.Values)

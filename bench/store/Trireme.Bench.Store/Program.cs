@@ -74,6 +74,9 @@ internal static class Load
 
     public static readonly ByteString Value = ByteString.CopyFrom(new byte[256]);
 
+    /// <summary>BENCH_SLOW_MS: report when operations at least this slow finished (finding stalls).</summary>
+    public static readonly int SlowMs = int.TryParse(Environment.GetEnvironmentVariable("BENCH_SLOW_MS"), out var ms) ? ms : 0;
+
     public static ByteString Key(int worker, int n) => ByteString.CopyFromUtf8($"bench/{worker}/{n % 1000}");
 
     public static async Task RunAsync(string label, string test, int workers, int seconds, Uri[] endpoints, int[] pids,
@@ -85,6 +88,7 @@ internal static class Load
         var latencies = new List<double>[workers];
         var errors = 0L;
         var kinds = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();
+        var slow = new System.Collections.Concurrent.ConcurrentDictionary<int, int>();
         var stop = DateTime.UtcNow.AddSeconds(seconds);
         long total = 0;
         var cpuBefore = Cpu.Ticks(pids);
@@ -100,7 +104,12 @@ internal static class Load
                 try
                 {
                     await op(client, w, n++);
-                    mine.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+                    var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                    mine.Add(ms);
+                    if (SlowMs > 0 && ms >= SlowMs)
+                    {
+                        slow.AddOrUpdate((int)(watch.Elapsed.TotalMilliseconds / 250), 1, (_, c) => c + 1);
+                    }
                 }
                 catch (GrpcException e)
                 {
@@ -109,6 +118,12 @@ internal static class Load
                 }
             }
         })));
+        if (!slow.IsEmpty)
+        {
+            Console.Error.WriteLine($"# {label} {test} {workers}: ops >= {SlowMs} ms finishing per 250 ms window: " +
+                string.Join(' ', slow.OrderBy(k => k.Key).Select(k => $"{k.Key * 0.25:0.00}s:{k.Value}")));
+        }
+
         foreach (var (kind, count) in kinds.OrderByDescending(k => k.Value).Take(5))
         {
             Console.Error.WriteLine($"# {label} {test} {workers}: {count} x {kind}");

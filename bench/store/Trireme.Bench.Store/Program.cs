@@ -385,7 +385,7 @@ internal static class Report
             .ToList();
         var stores = rows.Select(r => r.Store).Distinct().ToList();
         var reference = stores.FirstOrDefault(s => s.StartsWith("etcd", StringComparison.Ordinal)) ?? stores[0];
-        var subject = stores.FirstOrDefault(s => s != reference) ?? reference;
+        var subject = stores.FirstOrDefault(s => s != reference) ?? "-"; // one store only: no ratios
         Console.WriteLine($"| test | metric | {reference} | {subject} | {subject}/{reference} |");
         Console.WriteLine("|---|---|---|---|---|");
         foreach (var group in rows.Where(r => !r.Test.StartsWith("failover", StringComparison.Ordinal)).GroupBy(r => (r.Test, r.Param)))

@@ -40,6 +40,7 @@ public sealed partial class RaftNode
         var entries = _log.UnstableEntries();
         var snapshot = _log.UnstableSnapshot;
         var committed = _log.EntriesToApply(_config.MaxCommittedBytesPerReady);
+        var termOrVoteChanged = hardState.Term != _persistedHardState.Term || hardState.Vote != _persistedHardState.Vote;
         CheckApplyOrder(committed);
         var ready = new Ready
         {
@@ -50,8 +51,8 @@ public sealed partial class RaftNode
             CommittedEntries = committed,
             ReadStates = _readStates,
             SoftState = softState != _reportedSoftState ? softState : null,
-            MustSync = entries.Length > 0 || snapshot is not null
-                || hardState.Term != _persistedHardState.Term || hardState.Vote != _persistedHardState.Vote,
+            MustSync = entries.Length > 0 || snapshot is not null || termOrVoteChanged,
+            MaySendBeforePersist = Role == RaftRole.Leader && snapshot is null && !termOrVoteChanged,
         };
 
         _outbox = [];
@@ -88,6 +89,12 @@ public sealed partial class RaftNode
         if (_outstandingLastEntryIndex > 0)
         {
             _log.StableTo(_outstandingLastEntryIndex);
+            // The leader's own entries now count towards commit (QuorumMatchIndex); with a single voter,
+            // or acks that arrived before the leader's own write finished, this is what commits them.
+            if (Role == RaftRole.Leader && MaybeCommit())
+            {
+                _commitBroadcastPending = true;
+            }
         }
 
         foreach (var entry in ready.CommittedEntries)

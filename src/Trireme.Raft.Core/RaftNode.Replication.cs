@@ -371,7 +371,11 @@ public sealed partial class RaftNode
         return true;
     }
 
-    /// <summary>The largest index replicated on a majority of voters (the leader's own log counts).</summary>
+    /// <summary>
+    /// The largest index replicated on a majority of voters. The leader's own log counts only as far as
+    /// the host has made it durable (Raft thesis §10.2.1): a host may send Appends before or while it
+    /// writes them itself, and an entry the leader could still lose in a crash must not be counted as held.
+    /// </summary>
     private ulong QuorumMatchIndex()
     {
         var count = _voters.Count;
@@ -388,7 +392,9 @@ public sealed partial class RaftNode
         var matches = _matchScratch.AsSpan(0, count);
         for (var i = 0; i < count; i++)
         {
-            matches[i] = _progress.TryGetValue(_voters[i], out var pr) ? pr.Match : 0;
+            var id = _voters[i];
+            var match = _progress.TryGetValue(id, out var pr) ? pr.Match : 0;
+            matches[i] = id == Id ? Math.Min(match, _log.Stable) : match;
         }
 
         matches.Sort();

@@ -55,6 +55,16 @@ internal sealed class SimNode
     private double _tickCredit;
     private long _lastLazySyncStep;
 
+    /// <summary>
+    /// A leader Ready whose messages went out before its own write (Ready.MaySendBeforePersist, as the
+    /// store host does): written but not yet synced, applied or advanced. It is finished at the start of
+    /// the node's next ProcessReady, so the network may deliver acks to the core in between (the core
+    /// must not count the leader's unsynced entries) and a crash in between loses the unsynced writes
+    /// while the followers already hold them.
+    /// </summary>
+    private Ready? _writing;
+    private long _writingSince;
+
     public void Tick()
     {
         _tickCredit += TickRate;
@@ -71,7 +81,14 @@ internal sealed class SimNode
     /// always has work would otherwise spin the simulator forever).</summary>
     public void ProcessReady(long now)
     {
-        for (var round = 0; round < 8 && IsAlive && _core.HasReady(); round++)
+        if (_writing is { } writing && IsAlive && now > _writingSince)
+        {
+            _writing = null;
+            Disk.Sync();
+            FinishReady(writing, now);
+        }
+
+        for (var round = 0; round < 8 && IsAlive && _writing is null && _core.HasReady(); round++)
         {
             HandleReady(_core.TakeReady(), now);
         }
@@ -86,6 +103,7 @@ internal sealed class SimNode
         Role = RaftRole.Follower;
         Leader = 0;
         _waitingReads.Clear();
+        _writing = null;
         if (Disk.HasUnsynced)
         {
             _sim.Stats.Count(FaultKind.UnsyncedWritesLost);
@@ -137,6 +155,15 @@ internal sealed class SimNode
             Send(ready, now);
             Persist(ready, sync: false);
         }
+        else if (ready.MaySendBeforePersist && broken == BrokenVariant.None)
+        {
+            // What the store host does on a leader: send, then write; the write completes later.
+            Send(ready, now);
+            Persist(ready, sync: false);
+            _writing = ready;
+            _writingSince = now;
+            return;
+        }
         else
         {
             if (broken.HasFlag(BrokenVariant.ApplyBeforePersist))
@@ -149,6 +176,12 @@ internal sealed class SimNode
             Send(ready, now);
         }
 
+        FinishReady(ready, now);
+    }
+
+    /// <summary>After the Ready is durable (and sent): install, apply, serve reads, Advance.</summary>
+    private void FinishReady(Ready ready, long now)
+    {
         InstallSnapshot(ready.Snapshot);
         ApplyEntries(ready.CommittedEntries, now, early: false);
         _waitingReads.AddRange(ready.ReadStates);

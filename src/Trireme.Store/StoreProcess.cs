@@ -19,7 +19,7 @@ public sealed record StoreFlags
     public string InitialClusterToken { get; init; } = "etcd-cluster";
     public int HeartbeatInterval { get; init; } = 100;
     public int ElectionTimeout { get; init; } = 1000;
-    public ulong SnapshotCount { get; init; } = 10_000;
+    public ulong SnapshotCount { get; init; } = StoreMemberOptions.DefaultSnapshotCount;
     public long QuotaBackendBytes { get; init; }
     public string? CertFile { get; init; }
     public string? KeyFile { get; init; }

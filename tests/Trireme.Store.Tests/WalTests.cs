@@ -52,6 +52,26 @@ public sealed class WalTests
     }
 
     [Fact]
+    public async Task Unsynced_append_is_written_in_order_without_an_fsync_of_its_own()
+    {
+        using var dir = new TempDir();
+        await using (var wal = WriteAheadLog.Open(dir.Path, new WalOptions(), out _))
+        {
+            await wal.AppendAsync(new WalHardState(1, 1, 0), Range(1, 1, 3));
+            Assert.Equal(1, wal.DataSyncs);
+            // A commit index alone (what the host writes with sync: false) needs no fsync.
+            await wal.AppendAsync(new WalHardState(1, 1, 3), [], sync: false);
+            Assert.Equal(1, wal.DataSyncs);
+            await wal.AppendAsync(null, Range(1, 4, 4));
+            Assert.Equal(2, wal.DataSyncs);
+        }
+
+        using var reopened = new DisposeSync(WriteAheadLog.Open(dir.Path, new WalOptions(), out var state));
+        Assert.Equal(new WalHardState(1, 1, 3), state.HardState);
+        Assert.Equal([1UL, 2, 3, 4], state.Entries.Select(e => e.Index));
+    }
+
+    [Fact]
     public async Task Concurrent_appends_are_group_committed_and_all_recovered()
     {
         using var dir = new TempDir();

@@ -70,7 +70,11 @@ public sealed class GrpcHost : IAsyncDisposable
     {
         ArgumentNullException.ThrowIfNull(server);
         ArgumentNullException.ThrowIfNull(options);
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
+        // The default content root is the working directory, which the host watches recursively for
+        // appsettings changes (a FileSystemWatcher). A store's --data-dir often lives below it, and then
+        // every WAL write wakes that watcher (perf: ~4 % of a leader's CPU). Nothing here reads config
+        // files, so root it at the binaries instead.
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
         builder.Logging.ClearProviders();
         if (options.LoggerFactory is not null)
         {

@@ -25,7 +25,7 @@ public sealed partial class StoreMember
         try
         {
             var reader = _inbox.Reader;
-            while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+            while (WaitForActions(reader))
             {
                 for (var i = 0; i < MaxActionsPerRound && reader.TryRead(out var action); i++)
                 {
@@ -46,6 +46,28 @@ public sealed partial class StoreMember
         {
             _loopStopped.TrySetResult();
         }
+    }
+
+    /// <summary>Blocks (without spinning) until the inbox has an action; false once it is completed and empty.</summary>
+    private bool WaitForActions(System.Threading.Channels.ChannelReader<Action> reader)
+    {
+        while (!reader.TryPeek(out _))
+        {
+            _inboxSignal.Reset();
+            if (reader.TryPeek(out _))
+            {
+                break; // posted between the check and the reset
+            }
+
+            if (reader.Completion.IsCompleted)
+            {
+                return false;
+            }
+
+            _inboxSignal.Wait();
+        }
+
+        return true;
     }
 
     private void OnTick()
@@ -87,8 +109,19 @@ public sealed partial class StoreMember
         while (_raft.HasReady())
         {
             var ready = _raft.TakeReady();
-            Persist(ready);
-            Send(ready.Messages);
+            if (ready.MaySendBeforePersist)
+            {
+                // A leader with a durable term sends its Appends first, so the followers' fsyncs run while
+                // its own does (Raft thesis §10.2.1); the core counts its own entries only after Advance.
+                Send(ready.Messages);
+                Persist(ready);
+            }
+            else
+            {
+                Persist(ready);
+                Send(ready.Messages);
+            }
+
             if (ready.SoftState is { } soft)
             {
                 OnSoftState(soft);
@@ -122,17 +155,26 @@ public sealed partial class StoreMember
     {
         if (ready.Snapshot is { } snapshot)
         {
+            WaitForSnapshotWrite();
             var meta = snapshot.Metadata;
             _snapshots.Save(new StoredSnapshot(meta.Index, meta.Term, meta.ConfState.Voters, meta.ConfState.Learners, snapshot.Data));
-            _wal.SaveMarkerAsync(new WalSnapshotMarker(meta.Index, meta.Term)).GetAwaiter().GetResult();
+            _wal.SaveMarker(new WalSnapshotMarker(meta.Index, meta.Term));
         }
 
         if (ready.HardState is not null || ready.Entries.Count > 0)
         {
             WalHardState? hs = ready.HardState is { } h ? new WalHardState(h.Term, h.Vote, h.Commit) : null;
             var entries = ready.Entries.Select(e => new WalEntry(e.Term, e.Index, (byte)e.Type, e.Data)).ToList();
+            if (!ready.MustSync)
+            {
+                // Only the commit index moved: written in order, made durable by the next fsync, not
+                // waited for. A crash may forget it; peers tell us again (etcd does not sync it either).
+                _ = _wal.AppendAsync(hs, entries, sync: false);
+                return;
+            }
+
             // One group commit: the writer fsyncs once for this Ready (and anything else queued with it).
-            _wal.AppendAsync(hs, entries).GetAwaiter().GetResult();
+            _wal.Append(hs, entries);
         }
     }
 
@@ -319,11 +361,17 @@ public sealed partial class StoreMember
     private bool IsPublished(MemberInfo me) =>
         me.Name == _options.Name && me.ClientUrls.SequenceEqual(_options.AdvertiseClientUrls);
 
-    /// <summary>Every SnapshotCount applied entries: snapshot the state machine, let the core compact its
-    /// log, write the snapshot file (fsync + rename), mark it in the WAL and release older segments.</summary>
+    /// <summary>Every SnapshotCount applied entries: snapshot the state machine and let the core compact
+    /// its log, on the loop (the state is the loop's); then write the snapshot file (fsync + rename), mark
+    /// it in the WAL and release older segments in the background. The file is as large as the store
+    /// (tens of MB under load) and its write + fsync stalled every member's loop for a noticeable time
+    /// every SnapshotCount entries, which showed as bursts of slow puts and even elections. Safe
+    /// because nothing depends on the file until its marker is written: until then a restart recovers
+    /// from the previous snapshot plus the WAL, whose segments are released only after the marker.
+    /// One write at a time; a snapshot that falls due meanwhile waits for it.</summary>
     private void MaybeSnapshot()
     {
-        if (_appliedIndex - _snapshotIndex < _options.SnapshotCount)
+        if (_appliedIndex - _snapshotIndex < _options.SnapshotCount || !_snapshotWrite.IsCompleted)
         {
             return;
         }
@@ -331,12 +379,29 @@ public sealed partial class StoreMember
         var data = EncodeSnapshot();
         _raft.Compact(_appliedIndex, data);
         var conf = _raft.Status.ConfState;
-        _snapshots.Save(new StoredSnapshot(_appliedIndex, _appliedTerm, conf.Voters, conf.Learners, data));
-        _wal.SaveMarkerAsync(new WalSnapshotMarker(_appliedIndex, _appliedTerm)).GetAwaiter().GetResult();
-        _ = _wal.ReleaseAsync(_appliedIndex);
+        var snapshot = new StoredSnapshot(_appliedIndex, _appliedTerm, conf.Voters, conf.Learners, data);
         _snapshotIndex = _appliedIndex;
-        LogSnapshot(_logger, _options.Name, _appliedIndex, data.Length);
+        _snapshotWrite = Task.Run(() => WriteSnapshotFiles(snapshot));
     }
+
+    private void WriteSnapshotFiles(StoredSnapshot snapshot)
+    {
+        try
+        {
+            _snapshots.Save(snapshot);
+            _wal.SaveMarker(new WalSnapshotMarker(snapshot.Index, snapshot.Term));
+            _ = _wal.ReleaseAsync(snapshot.Index);
+            LogSnapshot(_logger, _options.Name, snapshot.Index, snapshot.Data.Length);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // As on the loop: a snapshot that cannot be written is a disk fault or a bug; do not go on.
+            DurableFiles.FailFast($"snapshot write failed: {e}");
+        }
+    }
+
+    /// <summary>Waits for a background snapshot write (before another writer touches the snapshot files).</summary>
+    private void WaitForSnapshotWrite() => _snapshotWrite.GetAwaiter().GetResult();
 
     [LoggerMessage(EventId = 3010, Level = LogLevel.Information, Message = "member {Name} became leader at term {Term}")]
     private static partial void LogBecameLeader(ILogger logger, string name, ulong term);

@@ -35,6 +35,9 @@ public sealed partial class StoreMember : IAsyncDisposable
         SingleReader = true,
         FullMode = BoundedChannelFullMode.Wait,
     });
+    /// <summary>Wakes the loop when the inbox gets work. Spin count 0: on a few shared cores a blocked
+    /// loop must sleep at once rather than spin on sched_yield (Task.Wait and Channel waits spin first).</summary>
+    private readonly ManualResetEventSlim _inboxSignal = new(false, spinCount: 0);
     private readonly ConcurrentDictionary<ulong, TaskCompletionSource<object?>> _pending = new();
     private readonly Dictionary<ulong, MemberInfo> _members = [];
     private readonly Thread _loop;
@@ -54,6 +57,9 @@ public sealed partial class StoreMember : IAsyncDisposable
     private ulong _leader;
     private RaftRole _role;
     private volatile bool _stopping;
+
+    /// <summary>The background write of the last snapshot file (see MaybeSnapshot).</summary>
+    private Task _snapshotWrite = Task.CompletedTask;
 
     private StoreMember(StoreMemberOptions options, ILogger logger)
     {
@@ -232,7 +238,16 @@ public sealed partial class StoreMember : IAsyncDisposable
     private void OnUnreachable(ulong peer) => Post(() => _raft.ReportUnreachable(peer));
 
     /// <summary>Queues work for the loop thread; false when the inbox is full or the member is stopping.</summary>
-    internal bool Post(Action action) => !_stopping && _inbox.Writer.TryWrite(action);
+    internal bool Post(Action action)
+    {
+        if (_stopping || !_inbox.Writer.TryWrite(action))
+        {
+            return false;
+        }
+
+        _inboxSignal.Set();
+        return true;
+    }
 
     /// <summary>Runs <paramref name="read"/> on the loop thread (the only thread that touches the state).</summary>
     internal Task<T> OnLoopAsync<T>(Func<T> read)
@@ -269,7 +284,9 @@ public sealed partial class StoreMember : IAsyncDisposable
 
         _stopping = true;
         _inbox.Writer.TryComplete();
+        _inboxSignal.Set();
         await _loopStopped.Task.ConfigureAwait(false);
+        await _snapshotWrite.ConfigureAwait(false);
         await _transport.DisposeAsync().ConfigureAwait(false);
         await _wal.DisposeAsync().ConfigureAwait(false);
         foreach (var pending in _pending.Values)

@@ -25,9 +25,13 @@ public sealed record StoreMemberOptions
     /// <summary>etcd's --election-timeout (ms); ElectionTicks = election / heartbeat.</summary>
     public int ElectionMilliseconds { get; init; } = 1000;
 
-    /// <summary>etcd's --snapshot-count: applied entries between snapshots (etcd 3.4 default 100,000;
-    /// smaller here because the whole store is serialized per snapshot).</summary>
-    public ulong SnapshotCount { get; init; } = 10_000;
+    /// <summary>etcd's --snapshot-count: applied entries between snapshots, etcd 3.4's default. The whole
+    /// store is serialized on the loop per snapshot (hundreds of ms for tens of MB on a loaded machine,
+    /// the member's writes wait meanwhile), so snapshots are kept as rare as etcd's; the price is a
+    /// longer in-memory log and WAL replay on restart.</summary>
+    public const ulong DefaultSnapshotCount = 100_000;
+
+    public ulong SnapshotCount { get; init; } = DefaultSnapshotCount;
 
     /// <summary>Entries kept behind a snapshot so slightly slow followers catch up from the log (etcd: 5,000).</summary>
     public ulong SnapshotCatchUpEntries { get; init; } = 5_000;

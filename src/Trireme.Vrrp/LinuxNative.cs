@@ -17,6 +17,9 @@ internal static class LinuxNative
     public const int SoRcvTimeo = 20;
     public const int SoBindToDevice = 25;
 
+    /// <summary>SIOCGSTAMPNS: the kernel's receive time (CLOCK_REALTIME) of the last datagram read.</summary>
+    public const nuint SiocGStampNs = 0x8907;
+
     [DllImport("libc", SetLastError = true, EntryPoint = "socket")]
     public static extern int Socket(int domain, int type, int protocol);
 
@@ -31,6 +34,9 @@ internal static class LinuxNative
 
     [DllImport("libc", SetLastError = true, EntryPoint = "setsockopt")]
     public static extern int SetSockOpt(int fd, int level, int option, byte[] value, int length);
+
+    [DllImport("libc", SetLastError = true, EntryPoint = "ioctl")]
+    public static extern int Ioctl(int fd, nuint request, byte[] argument);
 
     [DllImport("libc", SetLastError = true, EntryPoint = "close")]
     public static extern int Close(int fd);

@@ -43,6 +43,8 @@ public sealed partial class VrrpInstance : IDisposable
     private readonly Meter _meter;
     private readonly Counter<long> _transitions;
     private volatile int _lastPriority;
+    private readonly List<long> _batchArrivals = [];
+    private long _wokeTimestamp;
     private long _droppedInputs;
 
     public VrrpInstance(VrrpConfig config, ILogger? logger = null, IVrrpTransport? transport = null, IVipHolder? holder = null)
@@ -78,6 +80,7 @@ public sealed partial class VrrpInstance : IDisposable
         _meter.CreateObservableCounter("trireme_vrrp_rejected_packets_total", () => Rejects.NonZero()
             .Select(r => new Measurement<long>(r.Count, instance, new KeyValuePair<string, object?>("reason", r.Reason.ToString()))),
             description: "received packets dropped, by reason");
+        Latency = new HostLatency(_meter, config.Name);
     }
 
     /// <summary>Raised on the loop thread after each state change (after VIPs moved and adverts went out).</summary>
@@ -90,6 +93,9 @@ public sealed partial class VrrpInstance : IDisposable
     public Ipv4 PrimaryAddress { get; }
 
     public VrrpRejectCounters Rejects { get; } = new();
+
+    /// <summary>How long this host takes between an event (deadline, packet arrival) and acting on it.</summary>
+    public HostLatency Latency { get; }
 
     /// <summary>Inputs lost because the loop's channel was full (the loop was stuck).</summary>
     public long DroppedInputs => Interlocked.Read(ref _droppedInputs);
@@ -108,6 +114,8 @@ public sealed partial class VrrpInstance : IDisposable
     }
 
     private long NowTicks => (Stopwatch.GetTimestamp() - _startTimestamp) * VrrpTicks.PerSecond / Stopwatch.Frequency;
+
+    private long TimestampOf(long tick) => _startTimestamp + (tick * Stopwatch.Frequency / VrrpTicks.PerSecond);
 
     public async Task RunAsync(CancellationToken cancellationToken)
     {
@@ -143,6 +151,10 @@ public sealed partial class VrrpInstance : IDisposable
             {
             }
 
+            var timers = Latency.Summary(HostLatencyKind.Timer);
+            var packets = Latency.Summary(HostLatencyKind.Packet);
+            LogLatencySummary(_logger, _config.Name, timers.Count, timers.P50, timers.P99, timers.Max,
+                packets.Count, packets.P50, packets.P99, packets.Max);
             LogStopped(_logger, _config.Name);
         }
     }
@@ -166,13 +178,17 @@ public sealed partial class VrrpInstance : IDisposable
                 }
             }
 
+            var due = Router.NextDeadlineTick;
+            _wokeTimestamp = Stopwatch.GetTimestamp();
+            _batchArrivals.Clear();
             while (reader.TryRead(out var input))
             {
                 Handle(input);
             }
 
-            Router.Tick(NowTicks);
-            Perform(Router.TakeReady());
+            var now = NowTicks;
+            Router.Tick(now);
+            Perform(Router.TakeReady(), due <= now ? due : long.MaxValue);
             _lastPriority = Router.EffectivePriority;
         }
     }
@@ -200,6 +216,16 @@ public sealed partial class VrrpInstance : IDisposable
                 }
 
                 Router.Step(NowTicks, advert);
+                if (input.ArrivalTimestamp != 0)
+                {
+                    _batchArrivals.Add(input.ArrivalTimestamp);
+                    if (advert.Priority == 0)
+                    {
+                        LogMasterLeaving(_logger, _config.Name, advert.Source,
+                            (Stopwatch.GetTimestamp() - input.ArrivalTimestamp) * 1000.0 / Stopwatch.Frequency);
+                    }
+                }
+
                 break;
             case InputKind.Check:
                 Router.RecordCheck(NowTicks, input.Check, input.Succeeded);
@@ -211,7 +237,34 @@ public sealed partial class VrrpInstance : IDisposable
         }
     }
 
-    private void Perform(VrrpReady ready)
+    /// <summary>Does what the router asked, then records how long after its cause (the deadline that fired,
+    /// the packets stepped in this batch) that was done, then reports the transitions.</summary>
+    private void Perform(VrrpReady ready, long dueTick = long.MaxValue)
+    {
+        var acting = Stopwatch.GetTimestamp();
+        Act(ready);
+        var done = Stopwatch.GetTimestamp();
+        var cause = 0L;
+        foreach (var arrival in _batchArrivals)
+        {
+            Latency.Record(HostLatencyKind.Packet, arrival, done);
+            cause = arrival;
+        }
+
+        _batchArrivals.Clear();
+        if (dueTick != long.MaxValue)
+        {
+            cause = TimestampOf(dueTick);
+            Latency.Record(HostLatencyKind.Timer, cause, done);
+        }
+
+        Report(ready, cause == 0 ? 0 : Milliseconds(cause, done), cause == 0 ? 0 : Milliseconds(cause, _wokeTimestamp),
+            Milliseconds(acting, done));
+    }
+
+    private static double Milliseconds(long from, long to) => (to - from) * 1000.0 / Stopwatch.Frequency;
+
+    private void Act(VrrpReady ready)
     {
         if (ready.IsEmpty)
         {
@@ -250,7 +303,10 @@ public sealed partial class VrrpInstance : IDisposable
         {
             VipChanged?.Invoke(ready.AddAddresses, true);
         }
+    }
 
+    private void Report(VrrpReady ready, double causeMs, double wokeMs, double actMs)
+    {
         foreach (var transition in ready.Transitions)
         {
             lock (_stateLock)
@@ -259,7 +315,7 @@ public sealed partial class VrrpInstance : IDisposable
             }
 
             _transitions.Add(1, new KeyValuePair<string, object?>("instance", _config.Name), new KeyValuePair<string, object?>("to", transition.To.ToString()));
-            LogTransition(_logger, _config.Name, transition.From, transition.To, transition.Reason, transition.Priority);
+            LogTransition(_logger, _config.Name, transition.From, transition.To, transition.Reason, transition.Priority, causeMs, wokeMs, actMs);
             StateChanged?.Invoke(transition);
             RunNotify(transition);
         }
@@ -281,13 +337,13 @@ public sealed partial class VrrpInstance : IDisposable
         var buffer = new byte[ReceiveBufferBytes];
         while (true)
         {
-            var n = _transport.Receive(buffer);
+            var n = _transport.Receive(buffer, out var arrival);
             if (n <= 0)
             {
                 return;
             }
 
-            if (!_inputs.Writer.TryWrite(new Input(InputKind.Packet, buffer[..n], 0, false)))
+            if (!_inputs.Writer.TryWrite(new Input(InputKind.Packet, buffer[..n], 0, false, arrival)))
             {
                 Interlocked.Increment(ref _droppedInputs);
             }
@@ -417,13 +473,14 @@ public sealed partial class VrrpInstance : IDisposable
         Interface,
     }
 
-    private readonly record struct Input(InputKind Kind, byte[] Packet, int Check, bool Succeeded);
+    private readonly record struct Input(InputKind Kind, byte[] Packet, int Check, bool Succeeded, long ArrivalTimestamp = 0);
 
     [LoggerMessage(EventId = 6000, Level = LogLevel.Information, Message = "vrrp {Name}: starting ({Mode}) from {Address}, vrid {Vrid}, priority {Priority}, v{Version}")]
     private static partial void LogStarting(ILogger logger, string name, VrrpMode mode, Ipv4 address, byte vrid, byte priority, int version);
 
-    [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "vrrp {Name}: {From} -> {To} ({Reason}), priority {Priority}")]
-    private static partial void LogTransition(ILogger logger, string name, VrrpState from, VrrpState to, VrrpTransitionReason reason, int priority);
+    [LoggerMessage(EventId = 6001, Level = LogLevel.Information, Message = "vrrp {Name}: {From} -> {To} ({Reason}), priority {Priority}; host latency {LatencyMs:F2} ms (woke {WokeMs:F2} ms after the event, acted in {ActMs:F2} ms)")]
+    private static partial void LogTransition(ILogger logger, string name, VrrpState from, VrrpState to, VrrpTransitionReason reason, int priority,
+        double latencyMs, double wokeMs, double actMs);
 
     [LoggerMessage(EventId = 6002, Level = LogLevel.Debug, Message = "vrrp {Name}: dropped packet: {Reason}")]
     private static partial void LogRejected(ILogger logger, string name, VrrpRejectReason reason);
@@ -436,4 +493,11 @@ public sealed partial class VrrpInstance : IDisposable
 
     [LoggerMessage(EventId = 6005, Level = LogLevel.Information, Message = "vrrp {Name}: stopped")]
     private static partial void LogStopped(ILogger logger, string name);
+
+    [LoggerMessage(EventId = 6006, Level = LogLevel.Information, Message = "vrrp {Name}: master {Source} is leaving (priority 0); stepped {LatencyMs:F2} ms after it arrived")]
+    private static partial void LogMasterLeaving(ILogger logger, string name, Ipv4 source, double latencyMs);
+
+    [LoggerMessage(EventId = 6007, Level = LogLevel.Information, Message = "vrrp {Name}: host latency ms: timer n={TimerCount} p50={TimerP50:F2} p99={TimerP99:F2} max={TimerMax:F2}; packet n={PacketCount} p50={PacketP50:F2} p99={PacketP99:F2} max={PacketMax:F2}")]
+    private static partial void LogLatencySummary(ILogger logger, string name, long timerCount, double timerP50, double timerP99, double timerMax,
+        long packetCount, double packetP50, double packetP99, double packetMax);
 }

@@ -13,8 +13,9 @@ public interface IVrrpTransport : IDisposable
 {
     void Send(ReadOnlySpan<byte> datagram, Ipv4 target);
 
-    /// <summary>Blocks until a datagram arrives; returns its length, or 0 when the transport is closed.</summary>
-    int Receive(Span<byte> buffer);
+    /// <summary>Blocks until a datagram arrives; returns its length, or 0 when the transport is closed.
+    /// <paramref name="arrivalTimestamp"/> is the kernel's receive time as a Stopwatch timestamp (0 if unknown).</summary>
+    int Receive(Span<byte> buffer, out long arrivalTimestamp);
 }
 
 /// <summary>
@@ -24,6 +25,7 @@ public interface IVrrpTransport : IDisposable
 public sealed class RawVrrpTransport : IVrrpTransport
 {
     private readonly Socket _socket;
+    private readonly ReceiveTimestamps _stamps;
 
     public RawVrrpTransport(string interfaceName, int interfaceIndex, bool joinMulticast)
     {
@@ -41,16 +43,22 @@ public sealed class RawVrrpTransport : IVrrpTransport
             _socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.AddMembership,
                 new MulticastOption(IPAddress.Parse(VrrpPacketCodec.MulticastGroup.ToString()), interfaceIndex));
         }
+
+        _stamps = new ReceiveTimestamps(fd);
+        _stamps.Enable();
     }
 
     public void Send(ReadOnlySpan<byte> datagram, Ipv4 target) =>
         _socket.SendTo(datagram, SocketFlags.None, new IPEndPoint(new IPAddress(target.Value.ToBigEndianBytes()), 0));
 
-    public int Receive(Span<byte> buffer)
+    public int Receive(Span<byte> buffer, out long arrivalTimestamp)
     {
+        arrivalTimestamp = 0;
         try
         {
-            return _socket.Receive(buffer); // IPv4 raw sockets deliver the IP header too
+            var n = _socket.Receive(buffer); // IPv4 raw sockets deliver the IP header too
+            arrivalTimestamp = _stamps.LastArrival();
+            return n;
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
         {
@@ -69,12 +77,15 @@ public sealed class LoopbackVrrpTransport : IVrrpTransport
 {
     private readonly Socket _socket;
     private readonly int _port;
+    private readonly ReceiveTimestamps _stamps;
 
     public LoopbackVrrpTransport(Ipv4 self, int port)
     {
         _port = port;
         _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         _socket.Bind(new IPEndPoint(ToAddress(self), port));
+        _stamps = new ReceiveTimestamps((int)_socket.Handle);
+        _stamps.Enable();
     }
 
     public int LocalPort => ((IPEndPoint)_socket.LocalEndPoint!).Port;
@@ -91,8 +102,9 @@ public sealed class LoopbackVrrpTransport : IVrrpTransport
         }
     }
 
-    public int Receive(Span<byte> buffer)
+    public int Receive(Span<byte> buffer, out long arrivalTimestamp)
     {
+        arrivalTimestamp = 0;
         while (true)
         {
             try
@@ -102,6 +114,7 @@ public sealed class LoopbackVrrpTransport : IVrrpTransport
                 var source = Ipv4.Read(((IPEndPoint)from).Address.GetAddressBytes());
                 if (n >= VrrpPacketCodec.Ipv4HeaderBytes && Ipv4.Read(buffer[12..]) == source)
                 {
+                    arrivalTimestamp = _stamps.LastArrival();
                     return n;
                 }
             }

@@ -11,16 +11,20 @@ namespace Trireme.Vrrp;
 
 /// <summary>
 /// The hosted VIP role: owns the transport, the VIP holder, the checks and the clock, and drives one
-/// <see cref="VrrpRouter"/>. Everything that touches the router happens on the single loop in
-/// <see cref="RunAsync"/>; the receive thread, check loops and interface monitor only post inputs to a
-/// bounded channel. Cancelling RunAsync is the graceful stop: the master sends priority 0 and removes
-/// its VIPs before RunAsync returns.
+/// <see cref="VrrpRouter"/>. The router, the socket and every action belong to one dedicated thread
+/// (<see cref="Loop"/>); check loops and the interface monitor only post inputs to a bounded channel and
+/// wake it. Cancelling RunAsync is the graceful stop: the master sends priority 0 and removes its VIPs
+/// before RunAsync returns.
 /// </summary>
 public sealed partial class VrrpInstance : IDisposable
 {
-    /// <summary>Inputs waiting for the loop. Adverts arrive at most a few per interval per peer; 1024 only
-    /// fills if the loop is stuck, and then dropping new packets is what VRRP tolerates best.</summary>
+    /// <summary>Check results and interface changes waiting for the loop: a few per check interval, so 1024
+    /// only fills if the loop is stuck, and then dropping the newest is harmless (the next result repeats it).</summary>
     private const int MaxQueuedInputs = 1024;
+
+    /// <summary>Datagrams read per wake-up before timers get their turn, so a flood cannot starve them; the
+    /// rest stay in the socket buffer (the kernel drops beyond it, which VRRP tolerates).</summary>
+    private const int MaxDatagramsPerWakeup = 256;
     private const int ReceiveBufferBytes = 2048;
     private static readonly TimeSpan InterfacePollInterval = TimeSpan.FromMilliseconds(100);
 
@@ -45,6 +49,8 @@ public sealed partial class VrrpInstance : IDisposable
     private volatile int _lastPriority;
     private readonly List<long> _batchArrivals = [];
     private long _wokeTimestamp;
+    private long _lastTick;
+    private volatile LoopPoller? _poller;
     private long _droppedInputs;
 
     public VrrpInstance(VrrpConfig config, ILogger? logger = null, IVrrpTransport? transport = null, IVipHolder? holder = null)
@@ -117,32 +123,45 @@ public sealed partial class VrrpInstance : IDisposable
 
     private long TimestampOf(long tick) => _startTimestamp + (tick * Stopwatch.Frequency / VrrpTicks.PerSecond);
 
+    /// <summary>
+    /// Runs the instance until <paramref name="cancellationToken"/> is cancelled (the graceful stop). The
+    /// router, the socket and every action live on one dedicated thread (see <see cref="Loop"/>); this task
+    /// only starts it, runs the checks and the interface monitor beside it, and waits.
+    /// </summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         LogStarting(_logger, _config.Name, _config.Mode, PrimaryAddress, _config.VirtualRouterId, Router.Options.Priority, (int)_config.Version);
-        RemoveStaleVips();
+        using var poller = new LoopPoller(_transport.PollDescriptor);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        var receiver = new Thread(ReceiveLoop) { IsBackground = true, Name = $"vrrp-rx-{_config.Name}" };
-        receiver.Start();
+        _poller = poller;
+        var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var loop = new Thread(() =>
+        {
+            try
+            {
+                Loop(poller, cancellationToken);
+                finished.SetResult();
+            }
+            catch (Exception e)
+            {
+                finished.SetException(e);
+            }
+        })
+        { IsBackground = true, Name = $"vrrp-{_config.Name}" };
         var background = _checks.Select((c, i) => CheckLoopAsync(i, c, stop.Token)).ToList();
         if (_config.Mode == VrrpMode.Kernel)
         {
             background.Add(InterfaceMonitorAsync(stop.Token));
         }
 
-        Router.SetInterfaceUp(NowTicks, _config.Mode == VrrpMode.Loopback || LinuxNative.IsInterfaceUp(_config.Interface));
-        Router.Start(NowTicks);
-        Perform(Router.TakeReady());
         try
         {
-            await LoopAsync(cancellationToken).ConfigureAwait(false);
+            loop.Start();
+            await finished.Task.ConfigureAwait(false);
         }
         finally
         {
-            Router.Shutdown(NowTicks);
-            Perform(Router.TakeReady());
             await stop.CancelAsync().ConfigureAwait(false);
-            _transport.Dispose(); // unblocks the receive thread
             try
             {
                 await Task.WhenAll(background).ConfigureAwait(false);
@@ -151,6 +170,7 @@ public sealed partial class VrrpInstance : IDisposable
             {
             }
 
+            _poller = null;
             var timers = Latency.Summary(HostLatencyKind.Timer);
             var packets = Latency.Summary(HostLatencyKind.Packet);
             LogLatencySummary(_logger, _config.Name, timers.Count, timers.P50, timers.P99, timers.Max,
@@ -159,82 +179,137 @@ public sealed partial class VrrpInstance : IDisposable
         }
     }
 
-    private async Task LoopAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// The host loop, keepalived's scheduler in shape: wait in ppoll until the router's next deadline, a
+    /// datagram, or a post from another thread; read every waiting datagram and step it at the tick the
+    /// kernel received it; fire the timers that are due; act on the Ready at once from this thread. No
+    /// thread-pool hop or timer queue stands between an event and the packets it causes.
+    /// </summary>
+    private void Loop(LoopPoller poller, CancellationToken cancellationToken)
     {
-        var reader = _inputs.Reader;
+        using var wake = cancellationToken.Register(poller.Wake);
+        RemoveStaleVips();
+        WarmUp();
+        Router.SetInterfaceUp(Clock(NowTicks), _config.Mode == VrrpMode.Loopback || LinuxNative.IsInterfaceUp(_config.Interface));
+        Router.Start(Clock(NowTicks));
+        Perform(Router.TakeReady());
+        var buffer = new byte[ReceiveBufferBytes];
         while (!cancellationToken.IsCancellationRequested)
         {
-            var waitTicks = Math.Clamp(Router.NextDeadlineTick - NowTicks, 0, VrrpTicks.PerSecond);
-            if (waitTicks > 0 && !reader.TryPeek(out _))
-            {
-                using var wait = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                wait.CancelAfter(TimeSpan.FromMilliseconds(waitTicks));
-                try
-                {
-                    await reader.WaitToReadAsync(wait.Token).ConfigureAwait(false);
-                }
-                catch (OperationCanceledException)
-                {
-                }
-            }
-
             var due = Router.NextDeadlineTick;
+            poller.Wait(due == long.MaxValue ? Stopwatch.GetTimestamp() + Stopwatch.Frequency : WakeTimestampOf(due));
             _wokeTimestamp = Stopwatch.GetTimestamp();
-            _batchArrivals.Clear();
-            while (reader.TryRead(out var input))
+            while (_inputs.Reader.TryRead(out var input))
             {
                 Handle(input);
             }
 
-            var now = NowTicks;
+            ReceiveAll(buffer);
+            var now = Clock(NowTicks);
             Router.Tick(now);
             Perform(Router.TakeReady(), due <= now ? due : long.MaxValue);
             _lastPriority = Router.EffectivePriority;
         }
+
+        Router.Shutdown(Clock(NowTicks));
+        Perform(Router.TakeReady());
     }
+
+    /// <summary>
+    /// Steps every waiting datagram at the tick the kernel stamped it, clamped so time never runs backwards.
+    /// A datagram that arrived before a deadline is therefore seen before that timer fires, even when this
+    /// thread was descheduled past the deadline — as it would have been on an idle host. That is what keeps
+    /// an equal-priority backup from becoming master over an advert that was already in its socket.
+    /// </summary>
+    private void ReceiveAll(byte[] buffer)
+    {
+        for (var read = 0; read < MaxDatagramsPerWakeup; read++)
+        {
+            var n = _transport.TryReceive(buffer, out var arrival);
+            if (n <= 0)
+            {
+                return;
+            }
+
+            var tick = arrival == 0 ? NowTicks : (arrival - _startTimestamp) * VrrpTicks.PerSecond / Stopwatch.Frequency;
+            StepPacket(buffer.AsSpan(0, n), Clock(tick), arrival);
+        }
+    }
+
+    /// <summary>Every call into the router goes through here: the largest tick handed in so far.</summary>
+    private long Clock(long tick) => _lastTick = Math.Max(_lastTick, tick);
+
+    /// <summary>The first Stopwatch timestamp whose tick is <paramref name="tick"/>.</summary>
+    private long WakeTimestampOf(long tick) =>
+        _startTimestamp + (long)Math.Ceiling(tick * (double)Stopwatch.Frequency / VrrpTicks.PerSecond);
 
     private void Handle(Input input)
     {
         switch (input.Kind)
         {
-            case InputKind.Packet:
-                var reason = VrrpPacketCodec.TryDecode(input.Packet, _filter, out var advert);
-                if (reason == VrrpRejectReason.None && advert.Source == PrimaryAddress)
-                {
-                    reason = VrrpRejectReason.OwnPacket;
-                }
-
-                if (reason != VrrpRejectReason.None)
-                {
-                    Rejects.Add(reason);
-                    if (reason != VrrpRejectReason.OtherVirtualRouterId && reason != VrrpRejectReason.OwnPacket)
-                    {
-                        LogRejected(_logger, _config.Name, reason);
-                    }
-
-                    return;
-                }
-
-                Router.Step(NowTicks, advert);
-                if (input.ArrivalTimestamp != 0)
-                {
-                    _batchArrivals.Add(input.ArrivalTimestamp);
-                    if (advert.Priority == 0)
-                    {
-                        LogMasterLeaving(_logger, _config.Name, advert.Source,
-                            (Stopwatch.GetTimestamp() - input.ArrivalTimestamp) * 1000.0 / Stopwatch.Frequency);
-                    }
-                }
-
-                break;
             case InputKind.Check:
-                Router.RecordCheck(NowTicks, input.Check, input.Succeeded);
+                Router.RecordCheck(Clock(NowTicks), input.Check, input.Succeeded);
                 break;
             case InputKind.Interface:
                 LogInterface(_logger, _config.Name, _config.Interface, input.Succeeded);
-                Router.SetInterfaceUp(NowTicks, input.Succeeded);
+                Router.SetInterfaceUp(Clock(NowTicks), input.Succeeded);
                 break;
         }
+    }
+
+    private void StepPacket(ReadOnlySpan<byte> packet, long tick, long arrival)
+    {
+        var reason = VrrpPacketCodec.TryDecode(packet, _filter, out var advert);
+        if (reason == VrrpRejectReason.None && advert.Source == PrimaryAddress)
+        {
+            reason = VrrpRejectReason.OwnPacket;
+        }
+
+        if (reason != VrrpRejectReason.None)
+        {
+            Rejects.Add(reason);
+            if (reason != VrrpRejectReason.OtherVirtualRouterId && reason != VrrpRejectReason.OwnPacket)
+            {
+                LogRejected(_logger, _config.Name, reason);
+            }
+
+            return;
+        }
+
+        Router.Step(tick, advert);
+        if (arrival != 0)
+        {
+            _batchArrivals.Add(arrival);
+            if (advert.Priority == 0)
+            {
+                LogMasterLeaving(_logger, _config.Name, advert.Source, Milliseconds(arrival, Stopwatch.GetTimestamp()));
+            }
+        }
+    }
+
+    /// <summary>
+    /// Runs the paths a takeover needs once, with no effect outside this process, so the first failover
+    /// does not pay for JIT compilation: a throwaway router with our options goes Backup → Master →
+    /// Backup, and an advert is encoded and decoded. (The netlink path is warmed by RemoveStaleVips and
+    /// the GARP socket is opened with the holder.)
+    /// </summary>
+    private void WarmUp()
+    {
+        var scratch = new VrrpRouter(Router.Options with { Tracks = [] });
+        scratch.Start(0);
+        scratch.Tick(scratch.MasterDownIntervalTicks + Router.Options.TieBreakDelayTicks + 1);
+        var higher = new VrrpAdvertisement(Router.Options.Version, Router.Options.VirtualRouterId, 255,
+            Router.Options.AdvertIntervalTicks, new Ipv4(uint.MaxValue), PrimaryAddress, Router.Options.VirtualAddresses);
+        scratch.Step(scratch.NextDeadlineTick, higher);
+        scratch.Shutdown(scratch.NextDeadlineTick == long.MaxValue ? 0 : scratch.NextDeadlineTick);
+        scratch.TakeReady();
+        var o = Router.Options;
+        var n = VrrpPacketCodec.Encode(_sendBuffer, o.Version, o.VirtualRouterId, o.Priority, o.AdvertIntervalTicks,
+            PrimaryAddress, _targets[0], o.VirtualAddresses, o.AuthType, o.AuthData);
+        VrrpPacketCodec.TryDecode(_sendBuffer.AsSpan(0, n), _filter, out _);
+        PrefixOf(o.VirtualAddresses[0]);
+        GratuitousArp.BuildFrame(new byte[6], o.VirtualAddresses[0]);
+        LinuxNative.PrepareStubs();
     }
 
     /// <summary>Does what the router asked, then records how long after its cause (the deadline that fired,
@@ -252,7 +327,7 @@ public sealed partial class VrrpInstance : IDisposable
         }
 
         _batchArrivals.Clear();
-        if (dueTick != long.MaxValue)
+        if (dueTick != long.MaxValue && !ready.IsEmpty) // empty: a packet moved the deadline before it fired
         {
             cause = TimestampOf(dueTick);
             Latency.Record(HostLatencyKind.Timer, cause, done);
@@ -271,21 +346,23 @@ public sealed partial class VrrpInstance : IDisposable
             return;
         }
 
+        // Plain loops and one try per action, no closures or LINQ: this runs at the moment of a takeover,
+        // and anything compiled on first use here would be paid then.
         foreach (var address in ready.RemoveAddresses)
         {
-            Try(() => _holder.Remove(address, PrefixOf(address)), "remove VIP");
+            Attempt(HolderAction.Remove, address);
         }
 
         foreach (var address in ready.AddAddresses)
         {
-            Try(() => _holder.Add(address, PrefixOf(address)), "add VIP");
+            Attempt(HolderAction.Add, address);
         }
 
         for (var round = 0; round < ready.GarpRounds; round++)
         {
-            foreach (var (address, _) in _config.VirtualIps)
+            for (var i = 0; i < _config.VirtualIps.Count; i++)
             {
-                Try(() => _holder.Announce(address), "gratuitous ARP");
+                Attempt(HolderAction.Announce, _config.VirtualIps[i].Address);
             }
         }
 
@@ -324,30 +401,31 @@ public sealed partial class VrrpInstance : IDisposable
     private void SendAdvert(byte priority)
     {
         var o = Router.Options;
-        foreach (var target in _targets)
+        for (var t = 0; t < _targets.Length; t++)
         {
+            var target = _targets[t];
             var n = VrrpPacketCodec.Encode(_sendBuffer, o.Version, o.VirtualRouterId, priority, o.AdvertIntervalTicks,
                 PrimaryAddress, target, o.VirtualAddresses, o.AuthType, o.AuthData);
-            Try(() => _transport.Send(_sendBuffer.AsSpan(0, n), target), "send advert");
+            try
+            {
+                _transport.Send(_sendBuffer.AsSpan(0, n), target);
+            }
+            catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+            {
+                LogActionFailed(_logger, _config.Name, "send advert", e.Message);
+            }
         }
     }
 
-    private void ReceiveLoop()
+    /// <summary>Other threads hand inputs to the loop here; the loop drains them on its next wake-up.</summary>
+    private void Post(Input input)
     {
-        var buffer = new byte[ReceiveBufferBytes];
-        while (true)
+        if (!_inputs.Writer.TryWrite(input))
         {
-            var n = _transport.Receive(buffer, out var arrival);
-            if (n <= 0)
-            {
-                return;
-            }
-
-            if (!_inputs.Writer.TryWrite(new Input(InputKind.Packet, buffer[..n], 0, false, arrival)))
-            {
-                Interlocked.Increment(ref _droppedInputs);
-            }
+            Interlocked.Increment(ref _droppedInputs);
         }
+
+        _poller?.Wake();
     }
 
     private async Task CheckLoopAsync(int index, IVrrpCheck check, CancellationToken cancellationToken)
@@ -356,7 +434,7 @@ public sealed partial class VrrpInstance : IDisposable
         while (!cancellationToken.IsCancellationRequested)
         {
             var ok = await check.RunAsync(cancellationToken).ConfigureAwait(false);
-            _inputs.Writer.TryWrite(new Input(InputKind.Check, [], index, ok));
+            Post(new Input(InputKind.Check, index, ok));
             await Task.Delay(interval, cancellationToken).ConfigureAwait(false);
         }
     }
@@ -371,7 +449,7 @@ public sealed partial class VrrpInstance : IDisposable
             if (now != up)
             {
                 up = now;
-                _inputs.Writer.TryWrite(new Input(InputKind.Interface, [], 0, up));
+                Post(new Input(InputKind.Interface, 0, up));
             }
         }
     }
@@ -380,9 +458,9 @@ public sealed partial class VrrpInstance : IDisposable
     /// starts by removing its VIPs.</summary>
     private void RemoveStaleVips()
     {
-        foreach (var (address, prefix) in _config.VirtualIps)
+        foreach (var (address, _) in _config.VirtualIps)
         {
-            Try(() => _holder.Remove(address, prefix), "remove stale VIP");
+            Attempt(HolderAction.Remove, address);
         }
     }
 
@@ -415,18 +493,52 @@ public sealed partial class VrrpInstance : IDisposable
         }
     }
 
-    private int PrefixOf(Ipv4 address) => _config.VirtualIps.First(v => v.Address == address).PrefixLength;
+    private int PrefixOf(Ipv4 address)
+    {
+        for (var i = 0; i < _config.VirtualIps.Count; i++)
+        {
+            if (_config.VirtualIps[i].Address == address)
+            {
+                return _config.VirtualIps[i].PrefixLength;
+            }
+        }
 
-    private void Try(Action action, string what)
+        throw new InvalidOperationException($"{address} is not one of this instance's VIPs"); // a router bug
+    }
+
+    private void Attempt(HolderAction action, Ipv4 address)
     {
         try
         {
-            action();
+            switch (action)
+            {
+                case HolderAction.Remove:
+                    _holder.Remove(address, PrefixOf(address));
+                    break;
+                case HolderAction.Add:
+                    _holder.Add(address, PrefixOf(address));
+                    break;
+                default:
+                    _holder.Announce(address);
+                    break;
+            }
         }
         catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
         {
-            LogActionFailed(_logger, _config.Name, what, e.Message);
+            LogActionFailed(_logger, _config.Name, action switch
+            {
+                HolderAction.Remove => "remove VIP",
+                HolderAction.Add => "add VIP",
+                _ => "gratuitous ARP",
+            }, e.Message);
         }
+    }
+
+    private enum HolderAction
+    {
+        Remove,
+        Add,
+        Announce,
     }
 
     private IVrrpCheck CreateCheck(VrrpCheckConfig check) => check.Kind switch
@@ -468,12 +580,11 @@ public sealed partial class VrrpInstance : IDisposable
 
     private enum InputKind
     {
-        Packet,
         Check,
         Interface,
     }
 
-    private readonly record struct Input(InputKind Kind, byte[] Packet, int Check, bool Succeeded, long ArrivalTimestamp = 0);
+    private readonly record struct Input(InputKind Kind, int Check, bool Succeeded);
 
     [LoggerMessage(EventId = 6000, Level = LogLevel.Information, Message = "vrrp {Name}: starting ({Mode}) from {Address}, vrid {Vrid}, priority {Priority}, v{Version}")]
     private static partial void LogStarting(ILogger logger, string name, VrrpMode mode, Ipv4 address, byte vrid, byte priority, int version);

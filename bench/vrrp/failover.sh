@@ -16,6 +16,7 @@
 #   PROBE_MS=10                 client probe interval
 #   OBSERVE_MS=6000             how long the client keeps probing after the first answer (longer than
 #                               keepalived's 5 s garp_master_delay, so a dual-master stall is seen whole)
+#   KEEP_LOGS=DIR               copy every run's router logs to DIR/<impl>.<cfg>.<scenario>.<run>/
 #   MAX_MINUTES=80              no new run starts after this; the results then say truncated=1
 #                               (RUNS=20 for everything takes about 50 minutes on an idle machine)
 #
@@ -152,10 +153,15 @@ wait_master() { # deadline 30 s
   return 1
 }
 
-masters_after_kill() { # impl: how many of r2, r3 became master
+# Log lines written after the kill only: a backup that raced r1 at startup is not a dual master.
+declare -A lines_before
+mark_logs() { for i in 2 3; do lines_before[$i]=$(wc -l < "$work/$1-r$i.log"); done; }
+after_kill() { tail -n +"$(( ${lines_before[$2]:-0} + 1 ))" "$work/$1-r$2.log"; } # impl i
+
+masters_after_kill() { # impl: how many of r2, r3 became master after the kill
   local n=0 pattern="Backup -> Master"
   [ "$1" = keepalived ] && pattern="Entering MASTER STATE"
-  for i in 2 3; do grep -q "$pattern" "$work/$1-r$i.log" && n=$((n + 1)); done
+  for i in 2 3; do after_kill "$1" "$i" | grep -q "$pattern" && n=$((n + 1)); done
   echo $n
 }
 
@@ -164,17 +170,15 @@ declare -A results settles dual takeover rx0
 # host latency X ms" (deadline -> VIP, GARP and advert done) and, when the old master said goodbye,
 # "stepped X ms after it arrived" (kernel receive stamp -> router step).
 collect_latency() { # key
-  local f line v
+  local line v
   for i in 2 3; do
-    f=$work/trireme-r$i.log
-    [ -f "$f" ] || continue
     while IFS= read -r line; do
       echo "#   r$i: ${line##*vrrp }" >&2
       case "$line" in
         *"Backup -> Master"*) v=$(echo "$line" | sed -n 's/.*host latency \([0-9.]*\) ms.*/\1/p'); [ -n "$v" ] && takeover[$1]="${takeover[$1]} $v" ;;
         *"is leaving"*) v=$(echo "$line" | sed -n 's/.*stepped \([0-9.]*\) ms.*/\1/p'); [ -n "$v" ] && rx0[$1]="${rx0[$1]} $v" ;;
       esac
-    done < <(grep -E "Backup -> Master|is leaving" "$f")
+    done < <(after_kill trireme "$i" | grep -E "Backup -> Master|is leaving")
   done
 }
 
@@ -198,6 +202,7 @@ for cfg in $CONFIGS; do
           nodefail) kill_cmd=(bash -c "ip netns exec $P-r1 ip link set eth0 down; crash ${router_pid[1]}") ;;
           *) kill_cmd=(kill -TERM "${router_pid[1]}") ;;
         esac
+        mark_logs "$impl"
         out=$(ip netns exec "$P-c" "$PYTHON" "$here/probe.py" probe "$VIP" 7000 r1 "$PROBE_MS" 20000 "$OBSERVE_MS" -- "${kill_cmd[@]}")
         ms=$(echo "$out" | sed -n 's/.*answer_ms=\([0-9]*\).*/\1/p')
         settled=$(echo "$out" | sed -n 's/.*settled_ms=\([0-9]*\).*/\1/p')
@@ -206,6 +211,7 @@ for cfg in $CONFIGS; do
         [ "$d" -ge 2 ] && dual[$key]=$((dual[$key] + 1))
         echo "# $key run $run: $out masters_after=$d loadavg=$(cut -d' ' -f1 /proc/loadavg)" >&2
         [ "$impl" = trireme ] && collect_latency "$key"
+        if [ -n "${KEEP_LOGS:-}" ]; then mkdir -p "$KEEP_LOGS/$key.$run" && cp "$work/$impl"-r*.log "$KEEP_LOGS/$key.$run/"; fi
         [ -n "$ms" ] && results[$key]="${results[$key]} $ms"
         [ -n "$settled" ] && settles[$key]="${settles[$key]} $settled"
         stop_routers

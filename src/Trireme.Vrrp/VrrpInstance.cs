@@ -333,7 +333,7 @@ public sealed partial class VrrpInstance : IDisposable
             Latency.Record(HostLatencyKind.Timer, cause, done);
         }
 
-        Report(ready, cause == 0 ? 0 : Milliseconds(cause, done), cause == 0 ? 0 : Milliseconds(cause, _wokeTimestamp),
+        Report(ready, cause == 0 ? 0 : Milliseconds(cause, done), cause == 0 ? 0 : Math.Max(0, Milliseconds(cause, _wokeTimestamp)),
             Milliseconds(acting, done));
     }
 

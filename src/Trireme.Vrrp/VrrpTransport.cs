@@ -136,7 +136,9 @@ public sealed class LoopbackVrrpTransport : IVrrpTransport
             }
 
             // sockaddr_in: family, port, then the address at offset 4, in network order like the header's.
-            if (n >= VrrpPacketCodec.Ipv4HeaderBytes && Ipv4.Read(buffer[12..]) == Ipv4.Read(_from.AsSpan(4)))
+            // Too short for a header: the codec drops and counts it (TooShort). A header that names another
+            // sender than the socket saw is dropped here: in dev mode any local process can send to the port.
+            if (n < VrrpPacketCodec.Ipv4HeaderBytes || Ipv4.Read(buffer[12..]) == Ipv4.Read(_from.AsSpan(4)))
             {
                 arrivalTimestamp = _stamps.LastArrival();
                 return n;

@@ -12,13 +12,13 @@ namespace Trireme.Vrrp;
 /// <summary>
 /// The hosted VIP role: owns the transport, the VIP holder, the checks and the clock, and drives one
 /// <see cref="VrrpRouter"/>. The router, the socket and every action belong to one dedicated thread
-/// (<see cref="Loop"/>); check loops and the interface monitor only post inputs to a bounded channel and
-/// wake it. Cancelling RunAsync is the graceful stop: the master sends priority 0 and removes its VIPs
+/// (<see cref="Loop"/>), which also follows the link's state; check loops only post results to a bounded
+/// channel and wake it. Cancelling RunAsync is the graceful stop: the master sends priority 0 and removes its VIPs
 /// before RunAsync returns.
 /// </summary>
 public sealed partial class VrrpInstance : IDisposable
 {
-    /// <summary>Check results and interface changes waiting for the loop: a few per check interval, so 1024
+    /// <summary>Check results waiting for the loop: a few per check interval, so 1024
     /// only fills if the loop is stuck, and then dropping the newest is harmless (the next result repeats it).</summary>
     private const int MaxQueuedInputs = 1024;
 
@@ -26,7 +26,6 @@ public sealed partial class VrrpInstance : IDisposable
     /// rest stay in the socket buffer (the kernel drops beyond it, which VRRP tolerates).</summary>
     private const int MaxDatagramsPerWakeup = 256;
     private const int ReceiveBufferBytes = 2048;
-    private static readonly TimeSpan InterfacePollInterval = TimeSpan.FromMilliseconds(100);
 
     private readonly VrrpConfig _config;
     private readonly ILogger _logger;
@@ -126,12 +125,13 @@ public sealed partial class VrrpInstance : IDisposable
     /// <summary>
     /// Runs the instance until <paramref name="cancellationToken"/> is cancelled (the graceful stop). The
     /// router, the socket and every action live on one dedicated thread (see <see cref="Loop"/>); this task
-    /// only starts it, runs the checks and the interface monitor beside it, and waits.
+    /// only starts it, runs the checks beside it, and waits.
     /// </summary>
     public async Task RunAsync(CancellationToken cancellationToken)
     {
         LogStarting(_logger, _config.Name, _config.Mode, PrimaryAddress, _config.VirtualRouterId, Router.Options.Priority, (int)_config.Version);
-        using var poller = new LoopPoller(_transport.PollDescriptor);
+        using var link = _config.Mode == VrrpMode.Kernel ? new LinkMonitor(_config.Interface) : null;
+        using var poller = link is null ? new LoopPoller(_transport.PollDescriptor) : new LoopPoller(_transport.PollDescriptor, link.Descriptor);
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         _poller = poller;
         var finished = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -139,7 +139,7 @@ public sealed partial class VrrpInstance : IDisposable
         {
             try
             {
-                Loop(poller, cancellationToken);
+                Loop(poller, link, cancellationToken);
                 finished.SetResult();
             }
             catch (Exception e)
@@ -149,10 +149,6 @@ public sealed partial class VrrpInstance : IDisposable
         })
         { IsBackground = true, Name = $"vrrp-{_config.Name}" };
         var background = _checks.Select((c, i) => CheckLoopAsync(i, c, stop.Token)).ToList();
-        if (_config.Mode == VrrpMode.Kernel)
-        {
-            background.Add(InterfaceMonitorAsync(stop.Token));
-        }
 
         try
         {
@@ -185,12 +181,13 @@ public sealed partial class VrrpInstance : IDisposable
     /// kernel received it; fire the timers that are due; act on the Ready at once from this thread. No
     /// thread-pool hop or timer queue stands between an event and the packets it causes.
     /// </summary>
-    private void Loop(LoopPoller poller, CancellationToken cancellationToken)
+    private void Loop(LoopPoller poller, LinkMonitor? link, CancellationToken cancellationToken)
     {
         using var wake = cancellationToken.Register(poller.Wake);
         RemoveStaleVips();
         WarmUp();
-        Router.SetInterfaceUp(Clock(NowTicks), _config.Mode == VrrpMode.Loopback || LinuxNative.IsInterfaceUp(_config.Interface));
+        var linkUp = link?.IsUp ?? true;
+        Router.SetInterfaceUp(Clock(NowTicks), linkUp);
         Router.Start(Clock(NowTicks));
         Perform(Router.TakeReady());
         var buffer = new byte[ReceiveBufferBytes];
@@ -201,7 +198,14 @@ public sealed partial class VrrpInstance : IDisposable
             _wokeTimestamp = Stopwatch.GetTimestamp();
             while (_inputs.Reader.TryRead(out var input))
             {
-                Handle(input);
+                Router.RecordCheck(Clock(NowTicks), input.Check, input.Succeeded);
+            }
+
+            if (link is not null && poller.IsReadable(1) && link.DrainAndRead() != linkUp)
+            {
+                linkUp = !linkUp;
+                LogInterface(_logger, _config.Name, _config.Interface, linkUp);
+                Router.SetInterfaceUp(Clock(NowTicks), linkUp);
             }
 
             ReceiveAll(buffer);
@@ -242,20 +246,6 @@ public sealed partial class VrrpInstance : IDisposable
     /// <summary>The first Stopwatch timestamp whose tick is <paramref name="tick"/>.</summary>
     private long WakeTimestampOf(long tick) =>
         _startTimestamp + (long)Math.Ceiling(tick * (double)Stopwatch.Frequency / VrrpTicks.PerSecond);
-
-    private void Handle(Input input)
-    {
-        switch (input.Kind)
-        {
-            case InputKind.Check:
-                Router.RecordCheck(Clock(NowTicks), input.Check, input.Succeeded);
-                break;
-            case InputKind.Interface:
-                LogInterface(_logger, _config.Name, _config.Interface, input.Succeeded);
-                Router.SetInterfaceUp(Clock(NowTicks), input.Succeeded);
-                break;
-        }
-    }
 
     private void StepPacket(ReadOnlySpan<byte> packet, long tick, long arrival)
     {
@@ -434,23 +424,8 @@ public sealed partial class VrrpInstance : IDisposable
         while (!cancellationToken.IsCancellationRequested)
         {
             var ok = await check.RunAsync(cancellationToken).ConfigureAwait(false);
-            Post(new Input(InputKind.Check, index, ok));
+            Post(new Input(index, ok));
             await Task.Delay(interval, cancellationToken).ConfigureAwait(false);
-        }
-    }
-
-    private async Task InterfaceMonitorAsync(CancellationToken cancellationToken)
-    {
-        var up = LinuxNative.IsInterfaceUp(_config.Interface);
-        while (!cancellationToken.IsCancellationRequested)
-        {
-            await Task.Delay(InterfacePollInterval, cancellationToken).ConfigureAwait(false);
-            var now = LinuxNative.IsInterfaceUp(_config.Interface);
-            if (now != up)
-            {
-                up = now;
-                Post(new Input(InputKind.Interface, 0, up));
-            }
         }
     }
 
@@ -578,13 +553,8 @@ public sealed partial class VrrpInstance : IDisposable
         }
     }
 
-    private enum InputKind
-    {
-        Check,
-        Interface,
-    }
-
-    private readonly record struct Input(InputKind Kind, int Check, bool Succeeded);
+    /// <summary>One tracked check's result, posted by its check loop.</summary>
+    private readonly record struct Input(int Check, bool Succeeded);
 
     [LoggerMessage(EventId = 6000, Level = LogLevel.Information, Message = "vrrp {Name}: starting ({Mode}) from {Address}, vrid {Vrid}, priority {Priority}, v{Version}")]
     private static partial void LogStarting(ILogger logger, string name, VrrpMode mode, Ipv4 address, byte vrid, byte priority, int version);

@@ -168,7 +168,8 @@ masters_after_kill() { # impl: how many of r2, r3 became master after the kill
 declare -A results settles dual takeover rx0
 # Trireme's own per-event host latency (logged by the instance): the new master's "Backup -> Master ...;
 # host latency X ms" (deadline -> VIP, GARP and advert done) and, when the old master said goodbye,
-# "stepped X ms after it arrived" (kernel receive stamp -> router step).
+# "stepped X ms after it arrived" (kernel receive stamp -> router step). Also printed: yields and the
+# winner's "answered lower master" re-announce, so each dual master shows how it was resolved.
 collect_latency() { # key
   local line v
   for i in 2 3; do
@@ -178,7 +179,7 @@ collect_latency() { # key
         *"Backup -> Master"*) v=$(echo "$line" | sed -n 's/.*host latency \([0-9.]*\) ms.*/\1/p'); [ -n "$v" ] && takeover[$1]="${takeover[$1]} $v" ;;
         *"is leaving"*) v=$(echo "$line" | sed -n 's/.*stepped \([0-9.]*\) ms.*/\1/p'); [ -n "$v" ] && rx0[$1]="${rx0[$1]} $v" ;;
       esac
-    done < <(after_kill trireme "$i" | grep -E "Backup -> Master|is leaving")
+    done < <(after_kill trireme "$i" | grep -E "Backup -> Master|Master -> Backup|is leaving|answered lower master")
   done
 }
 

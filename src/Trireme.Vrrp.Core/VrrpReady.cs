@@ -37,6 +37,10 @@ public sealed class VrrpReady
 
     public List<VrrpTransition> Transitions { get; } = [];
 
+    /// <summary>Lower masters this master answered at once with an advert and a GARP burst (the dual-master
+    /// re-announce), for the host to log: the proof that a race was resolved and by whom.</summary>
+    public List<Ipv4> Reannounced { get; } = [];
+
     public bool IsEmpty => RemoveAddresses.Count == 0 && AddAddresses.Count == 0 && GarpRounds == 0
-        && Adverts.Count == 0 && Transitions.Count == 0;
+        && Adverts.Count == 0 && Transitions.Count == 0 && Reannounced.Count == 0;
 }

@@ -374,6 +374,11 @@ public sealed partial class VrrpInstance : IDisposable
 
     private void Report(VrrpReady ready, double causeMs, double wokeMs, double actMs)
     {
+        foreach (var lower in ready.Reannounced)
+        {
+            LogReannounced(_logger, _config.Name, lower, ready.GarpRounds, Router.Options.ReannounceDelayTicks, causeMs);
+        }
+
         foreach (var transition in ready.Transitions)
         {
             lock (_stateLock)
@@ -574,6 +579,9 @@ public sealed partial class VrrpInstance : IDisposable
 
     [LoggerMessage(EventId = 6005, Level = LogLevel.Information, Message = "vrrp {Name}: stopped")]
     private static partial void LogStopped(ILogger logger, string name);
+
+    [LoggerMessage(EventId = 6008, Level = LogLevel.Information, Message = "vrrp {Name}: answered lower master {Source} at once: advert and {GarpRounds} GARP rounds, again in {DelayMs} ms; host latency {LatencyMs:F2} ms")]
+    private static partial void LogReannounced(ILogger logger, string name, Ipv4 source, int garpRounds, int delayMs, double latencyMs);
 
     [LoggerMessage(EventId = 6006, Level = LogLevel.Information, Message = "vrrp {Name}: master {Source} is leaving (priority 0); stepped {LatencyMs:F2} ms after it arrived")]
     private static partial void LogMasterLeaving(ILogger logger, string name, Ipv4 source, double latencyMs);

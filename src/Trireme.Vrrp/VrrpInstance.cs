@@ -337,7 +337,12 @@ public sealed partial class VrrpInstance : IDisposable
         }
 
         // Plain loops and one try per action, no closures or LINQ: this runs at the moment of a takeover,
-        // and anything compiled on first use here would be paid then.
+        // and anything compiled on first use here would be paid then. Order: see VrrpReady.
+        foreach (var advert in ready.Adverts)
+        {
+            SendAdvert(advert.Priority);
+        }
+
         foreach (var address in ready.RemoveAddresses)
         {
             Attempt(HolderAction.Remove, address);
@@ -354,11 +359,6 @@ public sealed partial class VrrpInstance : IDisposable
             {
                 Attempt(HolderAction.Announce, _config.VirtualIps[i].Address);
             }
-        }
-
-        foreach (var advert in ready.Adverts)
-        {
-            SendAdvert(advert.Priority);
         }
 
         if (ready.RemoveAddresses.Count > 0)

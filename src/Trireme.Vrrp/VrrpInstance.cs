@@ -196,20 +196,20 @@ public sealed partial class VrrpInstance : IDisposable
             var due = Router.NextDeadlineTick;
             poller.Wait(due == long.MaxValue ? Stopwatch.GetTimestamp() + Stopwatch.Frequency : WakeTimestampOf(due));
             _wokeTimestamp = Stopwatch.GetTimestamp();
+            ReceiveAll(buffer); // first: datagrams are stepped at their (earlier) receive ticks
+            var now = Clock(NowTicks);
             while (_inputs.Reader.TryRead(out var input))
             {
-                Router.RecordCheck(Clock(NowTicks), input.Check, input.Succeeded);
+                Router.RecordCheck(now, input.Check, input.Succeeded);
             }
 
             if (link is not null && poller.IsReadable(1) && link.DrainAndRead() != linkUp)
             {
                 linkUp = !linkUp;
                 LogInterface(_logger, _config.Name, _config.Interface, linkUp);
-                Router.SetInterfaceUp(Clock(NowTicks), linkUp);
+                Router.SetInterfaceUp(now, linkUp);
             }
 
-            ReceiveAll(buffer);
-            var now = Clock(NowTicks);
             Router.Tick(now);
             Perform(Router.TakeReady(), due <= now ? due : long.MaxValue);
             _lastPriority = Router.EffectivePriority;
@@ -287,11 +287,12 @@ public sealed partial class VrrpInstance : IDisposable
     {
         var scratch = new VrrpRouter(Router.Options with { Tracks = [] });
         scratch.Start(0);
-        scratch.Tick(scratch.MasterDownIntervalTicks + Router.Options.TieBreakDelayTicks + 1);
+        var afterMasterDown = scratch.MasterDownIntervalTicks + Router.Options.TieBreakDelayTicks + 1;
+        scratch.Tick(afterMasterDown);
         var higher = new VrrpAdvertisement(Router.Options.Version, Router.Options.VirtualRouterId, 255,
             Router.Options.AdvertIntervalTicks, new Ipv4(uint.MaxValue), PrimaryAddress, Router.Options.VirtualAddresses);
-        scratch.Step(scratch.NextDeadlineTick, higher);
-        scratch.Shutdown(scratch.NextDeadlineTick == long.MaxValue ? 0 : scratch.NextDeadlineTick);
+        scratch.Step(afterMasterDown, higher);
+        scratch.Shutdown(afterMasterDown);
         scratch.TakeReady();
         var o = Router.Options;
         var n = VrrpPacketCodec.Encode(_sendBuffer, o.Version, o.VirtualRouterId, o.Priority, o.AdvertIntervalTicks,

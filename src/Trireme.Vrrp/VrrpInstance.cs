@@ -27,6 +27,10 @@ public sealed partial class VrrpInstance : IDisposable
     private const int MaxDatagramsPerWakeup = 256;
     private const int ReceiveBufferBytes = 2048;
 
+    /// <summary>Transitions whose notify command has not started yet: a few per failover, so 64 only fills
+    /// if process creation is stuck, and then later notifications are dropped and logged.</summary>
+    private const int MaxQueuedNotifications = 64;
+
     private readonly VrrpConfig _config;
     private readonly ILogger _logger;
     private readonly IVrrpTransport _transport;
@@ -50,6 +54,7 @@ public sealed partial class VrrpInstance : IDisposable
     private long _wokeTimestamp;
     private long _lastTick;
     private volatile LoopPoller? _poller;
+    private Channel<VrrpTransition>? _notifications;
     private long _droppedInputs;
 
     public VrrpInstance(VrrpConfig config, ILogger? logger = null, IVrrpTransport? transport = null, IVipHolder? holder = null)
@@ -149,6 +154,12 @@ public sealed partial class VrrpInstance : IDisposable
         })
         { IsBackground = true, Name = $"vrrp-{_config.Name}" };
         var background = _checks.Select((c, i) => CheckLoopAsync(i, c, stop.Token)).ToList();
+        _notifications = _config.Notify is null ? null : Channel.CreateBounded<VrrpTransition>(new BoundedChannelOptions(MaxQueuedNotifications)
+        {
+            SingleReader = true,
+            FullMode = BoundedChannelFullMode.DropWrite,
+        });
+        var notifier = _notifications is null ? Task.CompletedTask : NotifyLoopAsync(_notifications.Reader);
 
         try
         {
@@ -157,6 +168,8 @@ public sealed partial class VrrpInstance : IDisposable
         }
         finally
         {
+            _notifications?.Writer.TryComplete(); // the loop has ended: what it queued (the final INITIALIZE too) still runs
+            await notifier.ConfigureAwait(false);
             await stop.CancelAsync().ConfigureAwait(false);
             try
             {
@@ -390,7 +403,10 @@ public sealed partial class VrrpInstance : IDisposable
             _transitions.Add(1, new KeyValuePair<string, object?>("instance", _config.Name), new KeyValuePair<string, object?>("to", transition.To.ToString()));
             LogTransition(_logger, _config.Name, transition.From, transition.To, transition.Reason, transition.Priority, causeMs, wokeMs, actMs);
             StateChanged?.Invoke(transition);
-            RunNotify(transition);
+            if (_notifications is not null && !_notifications.Writer.TryWrite(transition))
+            {
+                LogActionFailed(_logger, _config.Name, "notify", "too many notifications waiting; this one was dropped");
+            }
         }
     }
 
@@ -442,6 +458,16 @@ public sealed partial class VrrpInstance : IDisposable
         foreach (var (address, _) in _config.VirtualIps)
         {
             Attempt(HolderAction.Remove, address);
+        }
+    }
+
+    /// <summary>Starts the notify command for each transition, in order, off the loop thread: a fork and
+    /// exec can take milliseconds, and the loop must be free for the next packet.</summary>
+    private async Task NotifyLoopAsync(ChannelReader<VrrpTransition> transitions)
+    {
+        await foreach (var transition in transitions.ReadAllAsync().ConfigureAwait(false))
+        {
+            RunNotify(transition);
         }
     }
 

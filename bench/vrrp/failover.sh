@@ -6,12 +6,19 @@
 # Knobs (environment):
 #   RUNS=3                      runs per (implementation, config, scenario); RUNS=20 for the issue's table
 #   CONFIGS="v2 v3"             v2: advert_int 1 s with auth_pass; v3: advert_int 0.1 s
-#   SCENARIOS="crash graceful"  crash: kill -9 the master; graceful: SIGTERM (priority 0 advert)
-#   IMPLS="keepalived trireme"  MODE=unicast|multicast (default unicast, like anchors.md's table)
+#   SCENARIOS="crash nodefail graceful"
+#                               crash: kill -9 the master; nodefail: its link goes down and it is killed
+#                               (anchors.md's "node failure": a powered-off node, whose MAC no longer answers);
+#                               graceful: SIGTERM (priority 0 advert)
+#   IMPLS="keepalived trireme"  both in one run, alternating run by run so load drift hits both alike
+#   MODE=unicast|multicast      (default unicast, like anchors.md's table)
 #   PRIOS="150 100 100"         r1 r2 r3; equal backups make dual masters possible, as in anchors.md
 #   PROBE_MS=10                 client probe interval
 #   OBSERVE_MS=6000             how long the client keeps probing after the first answer (longer than
 #                               keepalived's 5 s garp_master_delay, so a dual-master stall is seen whole)
+#   KEEP_LOGS=DIR               copy every run's router logs to DIR/<impl>.<cfg>.<scenario>.<run>/
+#   MAX_MINUTES=80              no new run starts after this; the results then say truncated=1
+#                               (RUNS=20 for everything takes about 50 minutes on an idle machine)
 #
 # Bed: namespaces trvb-<random>-{br,r1,r2,r3,c}, addresses 10.77.1.0/24 only inside them. Each router
 # namespace runs a tiny TCP server (probe.py serve) answering its name; the client's probe connects to
@@ -24,12 +31,15 @@ here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 RUNS=${RUNS:-3}
 CONFIGS=${CONFIGS:-"v2 v3"}
-SCENARIOS=${SCENARIOS:-"crash graceful"}
+SCENARIOS=${SCENARIOS:-"crash nodefail graceful"}
 IMPLS=${IMPLS:-"keepalived trireme"}
 MODE=${MODE:-unicast}
 PRIOS=(${PRIOS:-150 100 100})
 PROBE_MS=${PROBE_MS:-10}
 OBSERVE_MS=${OBSERVE_MS:-6000}
+MAX_MINUTES=${MAX_MINUTES:-80}
+started_at=$(date +%s)
+truncated=0
 VIP=10.77.1.100
 PYTHON=/usr/bin/python3
 
@@ -132,6 +142,7 @@ stop_routers() {
   for i in 1 2 3; do
     for _ in $(seq 100); do kill -0 "${router_pid[$i]}" 2>/dev/null || break; sleep 0.05; done
     ip netns exec "$P-r$i" ip addr del "$VIP/24" dev eth0 2>/dev/null
+    ip netns exec "$P-r$i" ip link set eth0 up # after nodefail
   done
 }
 
@@ -142,19 +153,43 @@ wait_master() { # deadline 30 s
   return 1
 }
 
-masters_after_kill() { # impl: how many of r2, r3 became master
+# Log lines written after the kill only: a backup that raced r1 at startup is not a dual master.
+declare -A lines_before
+mark_logs() { for i in 2 3; do lines_before[$i]=$(wc -l < "$work/$1-r$i.log"); done; }
+after_kill() { tail -n +"$(( ${lines_before[$2]:-0} + 1 ))" "$work/$1-r$2.log"; } # impl i
+
+masters_after_kill() { # impl: how many of r2, r3 became master after the kill
   local n=0 pattern="Backup -> Master"
   [ "$1" = keepalived ] && pattern="Entering MASTER STATE"
-  for i in 2 3; do grep -q "$pattern" "$work/$1-r$i.log" && n=$((n + 1)); done
+  for i in 2 3; do after_kill "$1" "$i" | grep -q "$pattern" && n=$((n + 1)); done
   echo $n
 }
 
-declare -A results settles dual
+declare -A results settles dual takeover rx0
+# Trireme's own per-event host latency (logged by the instance): the new master's "Backup -> Master ...;
+# host latency X ms" (deadline -> VIP, GARP and advert done) and, when the old master said goodbye,
+# "stepped X ms after it arrived" (kernel receive stamp -> router step). Also printed: yields and the
+# winner's "answered lower master" re-announce, so each dual master shows how it was resolved.
+collect_latency() { # key
+  local line v
+  for i in 2 3; do
+    while IFS= read -r line; do
+      echo "#   r$i: ${line##*vrrp }" >&2
+      case "$line" in
+        *"Backup -> Master"*) v=$(echo "$line" | sed -n 's/.*host latency \([0-9.]*\) ms.*/\1/p'); [ -n "$v" ] && takeover[$1]="${takeover[$1]} $v" ;;
+        *"is leaving"*) v=$(echo "$line" | sed -n 's/.*stepped \([0-9.]*\) ms.*/\1/p'); [ -n "$v" ] && rx0[$1]="${rx0[$1]} $v" ;;
+      esac
+    done < <(after_kill trireme "$i" | grep -E "Backup -> Master|Master -> Backup|is leaving|answered lower master")
+  done
+}
+
 for cfg in $CONFIGS; do
   for scenario in $SCENARIOS; do
-    for impl in $IMPLS; do
-      key="$impl.$cfg.$scenario"; results[$key]=""; settles[$key]=""; dual[$key]=0
-      for run in $(seq "$RUNS"); do
+    for impl in $IMPLS; do key="$impl.$cfg.$scenario"; results[$key]=""; settles[$key]=""; dual[$key]=0; takeover[$key]=""; rx0[$key]=""; done
+    for run in $(seq "$RUNS"); do
+      for impl in $IMPLS; do
+        key="$impl.$cfg.$scenario"
+        if [ $(( $(date +%s) - started_at )) -ge $((MAX_MINUTES * 60)) ]; then truncated=1; break 4; fi
         for i in 1 2 3; do start_router "$impl" "$i" "$cfg"; [ "$i" = 1 ] && sleep 0.3; done
         if ! wait_master; then
           echo "# $key run $run: r1 never became sole master; log tails:" >&2
@@ -163,14 +198,21 @@ for cfg in $CONFIGS; do
         fi
         sleep "$([ "$cfg" = v2 ] && echo 2 || echo 1)"   # backups settle
         ip netns exec "$P-c" busybox ping -c1 -W1 "$VIP" > /dev/null 2>&1   # the client has a neighbour entry
-        if [ "$scenario" = crash ]; then kill_cmd=(bash -c "crash ${router_pid[1]}"); else kill_cmd=(kill -TERM "${router_pid[1]}"); fi
+        case $scenario in
+          crash) kill_cmd=(bash -c "crash ${router_pid[1]}") ;;
+          nodefail) kill_cmd=(bash -c "ip netns exec $P-r1 ip link set eth0 down; crash ${router_pid[1]}") ;;
+          *) kill_cmd=(kill -TERM "${router_pid[1]}") ;;
+        esac
+        mark_logs "$impl"
         out=$(ip netns exec "$P-c" "$PYTHON" "$here/probe.py" probe "$VIP" 7000 r1 "$PROBE_MS" 20000 "$OBSERVE_MS" -- "${kill_cmd[@]}")
         ms=$(echo "$out" | sed -n 's/.*answer_ms=\([0-9]*\).*/\1/p')
         settled=$(echo "$out" | sed -n 's/.*settled_ms=\([0-9]*\).*/\1/p')
         sleep 0.3
         d=$(masters_after_kill "$impl")
         [ "$d" -ge 2 ] && dual[$key]=$((dual[$key] + 1))
-        echo "# $key run $run: $out masters_after=$d" >&2
+        echo "# $key run $run: $out masters_after=$d loadavg=$(cut -d' ' -f1 /proc/loadavg)" >&2
+        [ "$impl" = trireme ] && collect_latency "$key"
+        if [ -n "${KEEP_LOGS:-}" ]; then mkdir -p "$KEEP_LOGS/$key.$run" && cp "$work/$impl"-r*.log "$KEEP_LOGS/$key.$run/"; fi
         [ -n "$ms" ] && results[$key]="${results[$key]} $ms"
         [ -n "$settled" ] && settles[$key]="${settles[$key]} $settled"
         stop_routers
@@ -184,9 +226,14 @@ stats() { # values... -> n min median max
 }
 
 echo "=== vrrp failover results ==="
-echo "mode=$MODE runs=$RUNS prios=${PRIOS[*]} probe_ms=$PROBE_MS loadavg=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' '/')"
+echo "mode=$MODE runs=$RUNS prios=${PRIOS[*]} probe_ms=$PROBE_MS loadavg=$(cut -d' ' -f1-3 /proc/loadavg | tr ' ' '/') minutes=$(( ($(date +%s) - started_at) / 60 )) truncated=$truncated"
 for key in "${!results[@]}"; do
   read -r n min med max <<< "$(stats ${results[$key]})"
   read -r sn smin smed smax <<< "$(stats ${settles[$key]})"
-  echo "$key n=$n answer_min_ms=$min answer_median_ms=$med answer_max_ms=$max settled_median_ms=$smed settled_max_ms=$smax dual_master_runs=${dual[$key]} answer_all=$(echo ${results[$key]} | tr ' ' ',') settled_all=$(echo ${settles[$key]} | tr ' ' ',')"
+  extra=""
+  if [ -n "${takeover[$key]}" ]; then
+    extra=" takeover_host_latency_ms_all=$(echo ${takeover[$key]} | tr ' ' ',')"
+    [ -n "${rx0[$key]}" ] && extra="$extra priority0_rx_latency_ms_all=$(echo ${rx0[$key]} | tr ' ' ',')"
+  fi
+  echo "$key n=$n answer_min_ms=$min answer_median_ms=$med answer_max_ms=$max settled_median_ms=$smed settled_max_ms=$smax dual_master_runs=${dual[$key]} answer_all=$(echo ${results[$key]} | tr ' ' ',') settled_all=$(echo ${settles[$key]} | tr ' ' ',')$extra"
 done | sort

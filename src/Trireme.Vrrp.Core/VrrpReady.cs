@@ -19,11 +19,14 @@ public enum VrrpTransitionReason
 public readonly record struct VrrpTransition(long AtTick, VrrpState From, VrrpState To, VrrpTransitionReason Reason, int Priority);
 
 /// <summary>
-/// What the host must do after a Step/Tick, in this order: remove VIPs, add VIPs, send gratuitous ARPs
-/// (GarpRounds rounds of one ARP per VIP), then send adverts. GARP before advert matters: when two
-/// masters race, the loser's GARPs are then already on the wire when the winner hears its advert and
-/// re-announces, so the winner's GARP is the last the client sees. The address lists are net effects:
-/// becoming master and yielding in one batch leaves both empty.
+/// What the host must do after a Step/Tick, in this order: send adverts, remove VIPs, add VIPs, then send
+/// gratuitous ARPs (GarpRounds rounds of one ARP per VIP). Advert first, as keepalived does: a new
+/// master's advert is what stops an equal backup whose timer is about to fire, so it must not wait behind
+/// a netlink round trip and a GARP burst; and a leaving master's priority 0 starts the backups' Skew_Time
+/// sooner. GARPs come after the VIP exists, so the ARP replies they provoke are answered. (When two masters
+/// race anyway, the winner's re-announce sends a second burst later, so its GARP is the last the client
+/// sees whatever the order here.) The address lists are net effects: becoming master and yielding in one
+/// batch leaves both empty.
 /// </summary>
 public sealed class VrrpReady
 {
@@ -37,6 +40,10 @@ public sealed class VrrpReady
 
     public List<VrrpTransition> Transitions { get; } = [];
 
+    /// <summary>Lower masters this master answered at once with an advert and a GARP burst (the dual-master
+    /// re-announce), for the host to log: the proof that a race was resolved and by whom.</summary>
+    public List<Ipv4> Reannounced { get; } = [];
+
     public bool IsEmpty => RemoveAddresses.Count == 0 && AddAddresses.Count == 0 && GarpRounds == 0
-        && Adverts.Count == 0 && Transitions.Count == 0;
+        && Adverts.Count == 0 && Transitions.Count == 0 && Reannounced.Count == 0;
 }

@@ -244,7 +244,7 @@ public sealed class VrrpRouter
         }
         else
         {
-            Reannounce(); // §6.4.3 discards it; we also make sure the client ends on our MAC
+            Reannounce(advert.Source); // §6.4.3 discards it; we also make sure the client ends on our MAC
         }
     }
 
@@ -254,7 +254,7 @@ public sealed class VrrpRouter
     /// GARPs now and again shortly after, rate-limited to once per interval so a peer that never yields
     /// (misconfigured) cannot make us flood.
     /// </summary>
-    private void Reannounce()
+    private void Reannounce(Ipv4 lowerMaster)
     {
         if (_lastReannounceTick != long.MinValue && _now - _lastReannounceTick < _options.AdvertIntervalTicks)
         {
@@ -262,6 +262,7 @@ public sealed class VrrpRouter
         }
 
         _lastReannounceTick = _now;
+        _ready.Reannounced.Add(lowerMaster);
         SendAdvert();
         _ready.GarpRounds += _options.GarpMasterRepeat;
         _reannounceDeadline = _now + _options.ReannounceDelayTicks;

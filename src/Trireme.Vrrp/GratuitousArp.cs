@@ -17,6 +17,8 @@ public sealed class GratuitousArp : IDisposable
     private readonly int _interfaceIndex;
     private readonly byte[] _mac;
     private readonly byte[] _linkAddress = new byte[20];
+    private Ipv4[] _frameAddresses = []; // one fixed frame per VIP, built on first use (at most 20)
+    private byte[][] _frames = [];
 
     public GratuitousArp(int interfaceIndex, byte[] mac)
     {
@@ -55,9 +57,29 @@ public sealed class GratuitousArp : IDisposable
 
     public void Send(Ipv4 address)
     {
+        var frame = FrameFor(address);
+
+        var sent = LinuxNative.SendTo(_fd, frame, frame.Length, 0, _linkAddress, _linkAddress.Length);
+        if (sent < 0)
+        {
+            LinuxNative.ThrowIfFailed(sent, $"gratuitous ARP for {address} on ifindex {_interfaceIndex}");
+        }
+    }
+
+    private byte[] FrameFor(Ipv4 address)
+    {
+        for (var i = 0; i < _frameAddresses.Length; i++)
+        {
+            if (_frameAddresses[i] == address)
+            {
+                return _frames[i];
+            }
+        }
+
         var frame = BuildFrame(_mac, address);
-        LinuxNative.ThrowIfFailed(LinuxNative.SendTo(_fd, frame, frame.Length, 0, _linkAddress, _linkAddress.Length),
-            $"gratuitous ARP for {address} on ifindex {_interfaceIndex}");
+        _frameAddresses = [.. _frameAddresses, address];
+        _frames = [.. _frames, frame];
+        return frame;
     }
 
     public void Dispose() => LinuxNative.Close(_fd);

@@ -13,12 +13,20 @@ public interface IVipHolder : IDisposable
     void Announce(Ipv4 address);
 }
 
-/// <summary>A real NIC: netlink for the address, AF_PACKET for the gratuitous ARP.</summary>
-public sealed class KernelVipHolder(string interfaceName) : IVipHolder
+/// <summary>A real NIC: netlink for the address, AF_PACKET for the gratuitous ARP. Both sockets are
+/// opened up front, so becoming master costs only the sends.</summary>
+public sealed class KernelVipHolder : IVipHolder
 {
-    private readonly (int Index, byte[] Mac) _link = LinuxNative.ReadInterface(interfaceName);
-    private readonly NetlinkAddresses _netlink = new();
-    private GratuitousArp? _arp;
+    private readonly (int Index, byte[] Mac) _link;
+    private readonly NetlinkAddresses _netlink;
+    private readonly GratuitousArp _arp;
+
+    public KernelVipHolder(string interfaceName)
+    {
+        _link = LinuxNative.ReadInterface(interfaceName);
+        _netlink = new NetlinkAddresses();
+        _arp = new GratuitousArp(_link.Index, _link.Mac);
+    }
 
     public int InterfaceIndex => _link.Index;
 
@@ -26,12 +34,12 @@ public sealed class KernelVipHolder(string interfaceName) : IVipHolder
 
     public void Remove(Ipv4 address, int prefixLength) => _netlink.Remove(_link.Index, address, prefixLength);
 
-    public void Announce(Ipv4 address) => (_arp ??= new GratuitousArp(_link.Index, _link.Mac)).Send(address);
+    public void Announce(Ipv4 address) => _arp.Send(address);
 
     public void Dispose()
     {
         _netlink.Dispose();
-        _arp?.Dispose();
+        _arp.Dispose();
     }
 }
 

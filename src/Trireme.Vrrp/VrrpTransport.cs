@@ -1,5 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
+using System.Runtime.InteropServices;
 using System.Text;
 using Trireme.Vrrp.Core;
 
@@ -7,14 +8,19 @@ namespace Trireme.Vrrp;
 
 /// <summary>
 /// Moves whole VRRP IPv4 datagrams (header included, built by <see cref="VrrpPacketCodec"/>) between
-/// instances. Receive blocks and is called from one dedicated thread; Send is called from the instance loop.
+/// instances. Only the instance's loop thread calls it: it polls <see cref="PollDescriptor"/>, then reads
+/// with <see cref="TryReceive"/> until nothing is left, and sends from the same thread.
 /// </summary>
 public interface IVrrpTransport : IDisposable
 {
+    /// <summary>The socket descriptor the loop waits on (readable = a datagram is waiting).</summary>
+    int PollDescriptor { get; }
+
     void Send(ReadOnlySpan<byte> datagram, Ipv4 target);
 
-    /// <summary>Blocks until a datagram arrives; returns its length, or 0 when the transport is closed.</summary>
-    int Receive(Span<byte> buffer);
+    /// <summary>Never blocks: the length of the next datagram, or 0 when none is waiting.
+    /// <paramref name="arrivalTimestamp"/> is the kernel's receive time as a Stopwatch timestamp (0 if unknown).</summary>
+    int TryReceive(Span<byte> buffer, out long arrivalTimestamp);
 }
 
 /// <summary>
@@ -24,6 +30,9 @@ public interface IVrrpTransport : IDisposable
 public sealed class RawVrrpTransport : IVrrpTransport
 {
     private readonly Socket _socket;
+    private readonly ReceiveTimestamps _stamps;
+    private readonly int _fd;
+    private readonly SocketAddressCache _addresses = new();
 
     public RawVrrpTransport(string interfaceName, int interfaceIndex, bool joinMulticast)
     {
@@ -31,7 +40,8 @@ public sealed class RawVrrpTransport : IVrrpTransport
         // the descriptor comes from libc and Socket wraps it.
         var fd = LinuxNative.Socket(LinuxNative.AfInet, LinuxNative.SockRaw, VrrpPacketCodec.IpProtocolVrrp);
         LinuxNative.ThrowIfFailed(fd, "socket(AF_INET, SOCK_RAW, 112)");
-        _socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true));
+        _socket = new Socket(new SafeSocketHandle(fd, ownsHandle: true)) { Blocking = false };
+        _fd = fd;
         _socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.HeaderIncluded, true);
         _socket.SetRawSocketOption(LinuxNative.SolSocket, LinuxNative.SoBindToDevice, Encoding.ASCII.GetBytes(interfaceName + "\0"));
         _socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.MulticastInterface, IPAddress.HostToNetworkOrder(interfaceIndex));
@@ -41,21 +51,36 @@ public sealed class RawVrrpTransport : IVrrpTransport
             _socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.AddMembership,
                 new MulticastOption(IPAddress.Parse(VrrpPacketCodec.MulticastGroup.ToString()), interfaceIndex));
         }
+
+        _stamps = new ReceiveTimestamps(fd);
+        _stamps.Enable();
     }
 
-    public void Send(ReadOnlySpan<byte> datagram, Ipv4 target) =>
-        _socket.SendTo(datagram, SocketFlags.None, new IPEndPoint(new IPAddress(target.Value.ToBigEndianBytes()), 0));
+    public int PollDescriptor => _fd;
 
-    public int Receive(Span<byte> buffer)
+    /// <summary>A plain sendto with a sockaddr built once per target: nothing is allocated or compiled
+    /// on the way out when this node takes over.</summary>
+    public void Send(ReadOnlySpan<byte> datagram, Ipv4 target)
     {
-        try
+        var address = _addresses.For(target, 0);
+        var sent = LinuxNative.SendTo(_fd, ref MemoryMarshal.GetReference(datagram), datagram.Length, 0, address, address.Length);
+        if (sent < 0)
         {
-            return _socket.Receive(buffer); // IPv4 raw sockets deliver the IP header too
+            LinuxNative.ThrowIfFailed(sent, $"send advert to {target}");
         }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+    }
+
+    public int TryReceive(Span<byte> buffer, out long arrivalTimestamp)
+    {
+        arrivalTimestamp = 0;
+        var n = _socket.Receive(buffer, SocketFlags.None, out var error); // IPv4 raw sockets deliver the IP header too
+        if (error != SocketError.Success || n <= 0)
         {
-            return 0;
+            return 0; // WouldBlock: nothing waiting; anything else is dropped like a bad packet
         }
+
+        arrivalTimestamp = _stamps.LastArrival();
+        return n;
     }
 
     public void Dispose() => _socket.Dispose();
@@ -68,57 +93,87 @@ public sealed class RawVrrpTransport : IVrrpTransport
 public sealed class LoopbackVrrpTransport : IVrrpTransport
 {
     private readonly Socket _socket;
+    private const int MaxDatagramsPerRead = 64;
+
     private readonly int _port;
+    private readonly ReceiveTimestamps _stamps;
+    private readonly byte[] _from = new byte[16]; // sockaddr_in
+    private readonly SocketAddressCache _addresses = new();
 
     public LoopbackVrrpTransport(Ipv4 self, int port)
     {
         _port = port;
         _socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
         _socket.Bind(new IPEndPoint(ToAddress(self), port));
+        PollDescriptor = (int)_socket.Handle;
+        _stamps = new ReceiveTimestamps(PollDescriptor);
+        _stamps.Enable();
     }
+
+    public int PollDescriptor { get; }
 
     public int LocalPort => ((IPEndPoint)_socket.LocalEndPoint!).Port;
 
     public void Send(ReadOnlySpan<byte> datagram, Ipv4 target)
     {
-        try
-        {
-            _socket.SendTo(datagram, SocketFlags.None, new IPEndPoint(ToAddress(target), _port));
-        }
-        catch (SocketException)
-        {
-            // A peer that is not running answers with ICMP unreachable; VRRP is fire-and-forget.
-        }
+        // Fire-and-forget: a peer that is not running answers with ICMP unreachable, which is ignored.
+        var address = _addresses.For(target, _port);
+        LinuxNative.SendTo(PollDescriptor, ref MemoryMarshal.GetReference(datagram), datagram.Length, 0, address, address.Length);
     }
 
-    public int Receive(Span<byte> buffer)
+    public int TryReceive(Span<byte> buffer, out long arrivalTimestamp)
     {
-        while (true)
+        arrivalTimestamp = 0;
+        // Bounded: a flood of foreign datagrams cannot keep the loop here; what is left waits for the next poll.
+        for (var attempt = 0; attempt < MaxDatagramsPerRead; attempt++)
         {
-            try
+            var addressLength = _from.Length;
+            var n = (int)LinuxNative.RecvFrom(PollDescriptor, ref MemoryMarshal.GetReference(buffer), buffer.Length,
+                LinuxNative.MsgDontWait, _from, ref addressLength);
+            if (n < 0)
             {
-                EndPoint from = new IPEndPoint(IPAddress.Any, 0);
-                var n = _socket.ReceiveFrom(buffer, SocketFlags.None, ref from);
-                var source = Ipv4.Read(((IPEndPoint)from).Address.GetAddressBytes());
-                if (n >= VrrpPacketCodec.Ipv4HeaderBytes && Ipv4.Read(buffer[12..]) == source)
-                {
-                    return n;
-                }
+                return 0; // EAGAIN: nothing waiting (or a socket error, which recvfrom has now cleared)
             }
-            catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionReset)
+
+            // sockaddr_in: family, port, then the address at offset 4, in network order like the header's.
+            // Too short for a header: the codec drops and counts it (TooShort). A header that names another
+            // sender than the socket saw is dropped here: in dev mode any local process can send to the port.
+            if (n < VrrpPacketCodec.Ipv4HeaderBytes || Ipv4.Read(buffer[12..]) == Ipv4.Read(_from.AsSpan(4)))
             {
-                // the ICMP unreachable of an earlier send to a stopped peer
-            }
-            catch (Exception e) when (e is SocketException or ObjectDisposedException)
-            {
-                return 0;
+                arrivalTimestamp = _stamps.LastArrival();
+                return n;
             }
         }
+
+        return 0;
     }
 
     internal static IPAddress ToAddress(Ipv4 address) => new(address.Value.ToBigEndianBytes());
 
     public void Dispose() => _socket.Dispose();
+}
+
+/// <summary>The sockaddr_in of each target, built on first use; a router has at most a handful.</summary>
+internal sealed class SocketAddressCache
+{
+    private Ipv4[] _targets = [];
+    private byte[][] _addresses = [];
+
+    public byte[] For(Ipv4 target, int port)
+    {
+        for (var i = 0; i < _targets.Length; i++)
+        {
+            if (_targets[i] == target)
+            {
+                return _addresses[i];
+            }
+        }
+
+        var address = LinuxNative.SocketAddress(target, port);
+        _targets = [.. _targets, target];
+        _addresses = [.. _addresses, address];
+        return address;
+    }
 }
 
 internal static class Ipv4Extensions

@@ -13,6 +13,9 @@ namespace Trireme.Vrrp.Tests;
 internal sealed class NetnsBed : IDisposable
 {
     public const string Vip = "10.77.1.100";
+
+    /// <summary>A second VIP of the same instance, for the tests that prove several VIPs move together.</summary>
+    public const string SecondVip = "10.77.1.101";
     public const string ClientAddress = "10.77.1.9";
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(20);
 
@@ -80,22 +83,22 @@ internal sealed class NetnsBed : IDisposable
 
     public string Mac(int router) => Run("ip", "netns", "exec", Routers[router - 1], "cat", "/sys/class/net/eth0/address").Trim();
 
-    public bool HoldsVip(int router) =>
-        Run("ip", "netns", "exec", Routers[router - 1], "ip", "-4", "-o", "addr", "show", "dev", "eth0").Contains($" {Vip}/", StringComparison.Ordinal);
+    public bool HoldsVip(int router, string vip = Vip) =>
+        Run("ip", "netns", "exec", Routers[router - 1], "ip", "-4", "-o", "addr", "show", "dev", "eth0").Contains($" {vip}/", StringComparison.Ordinal);
 
-    public int[] VipHolders(IEnumerable<int> alive) => alive.Where(HoldsVip).ToArray();
+    public int[] VipHolders(IEnumerable<int> alive, string vip = Vip) => alive.Where(r => HoldsVip(r, vip)).ToArray();
 
     /// <summary>The MAC the client's neighbour table holds for the VIP, or null.</summary>
-    public string? ClientNeighbourMac()
+    public string? ClientNeighbourMac(string vip = Vip)
     {
-        var line = Run("ip", "netns", "exec", Client, "ip", "neigh", "show", Vip);
+        var line = Run("ip", "netns", "exec", Client, "ip", "neigh", "show", vip);
         var parts = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
         var at = Array.IndexOf(parts, "lladdr");
         return at >= 0 && at + 1 < parts.Length ? parts[at + 1] : null;
     }
 
-    public bool ClientPings() =>
-        TryRun(out _, "ip", "netns", "exec", Client, "busybox", "ping", "-c", "1", "-W", "1", Vip) == 0;
+    public bool ClientPings(string vip = Vip) =>
+        TryRun(out _, "ip", "netns", "exec", Client, "busybox", "ping", "-c", "1", "-W", "1", vip) == 0;
 
     public RouterProcess StartTrireme(int router, string yaml)
     {

@@ -13,7 +13,7 @@ public sealed class NetnsBedTests
     private static readonly TimeSpan Generous = TimeSpan.FromSeconds(30);
 
     internal static string TriremeYaml(int router, int priority, int version = 3, string interval = "0.5",
-        bool preempt = true, string extra = "") =>
+        bool preempt = true, string extra = "", string vips = $"{NetnsBed.Vip}/24") =>
         $"""
         name: vi{router}
         interface: eth0
@@ -22,7 +22,7 @@ public sealed class NetnsBedTests
         advertInterval: {interval}
         version: {version}
         preempt: {(preempt ? "true" : "false")}
-        virtualIps: [{NetnsBed.Vip}/24]
+        virtualIps: [{vips}]
         {(version == 2 ? "authPass: secret12" : "")}
         {extra}
         """;
@@ -65,41 +65,49 @@ public sealed class NetnsBedTests
         return new NetnsBed(3);
     }
 
-    private static void WaitForSoleHolder(NetnsBed bed, int router, int[] alive) =>
-        NetnsBed.WaitFor(() => bed.VipHolders(alive).SequenceEqual([router]), Generous,
-            () => $"expected only r{router} to hold the VIP, holders: [{string.Join(',', bed.VipHolders(alive))}]\n{bed.Logs()}");
+    private static void WaitForSoleHolder(NetnsBed bed, int router, int[] alive, string vip = NetnsBed.Vip) =>
+        NetnsBed.WaitFor(() => bed.VipHolders(alive, vip).SequenceEqual([router]), Generous,
+            () => $"expected only r{router} to hold {vip}, holders: [{string.Join(',', bed.VipHolders(alive, vip))}]\n{bed.Logs()}");
 
     /// <summary>The client's neighbour entry for the VIP points at the router. A client that never spoke
     /// to the VIP has no entry (Linux's arp_accept=0 does not create one from a GARP), so it pings once
     /// first; after that only gratuitous ARPs move the entry.</summary>
-    private static void WaitForClientOn(NetnsBed bed, int router)
+    private static void WaitForClientOn(NetnsBed bed, int router, string vip = NetnsBed.Vip)
     {
-        if (bed.ClientNeighbourMac() is null)
+        if (bed.ClientNeighbourMac(vip) is null)
         {
-            bed.ClientPings();
+            bed.ClientPings(vip);
         }
 
         var mac = bed.Mac(router);
-        NetnsBed.WaitFor(() => bed.ClientNeighbourMac() == mac, Generous,
-            () => $"client neighbour for the VIP is {bed.ClientNeighbourMac()}, expected r{router} {mac}\n{bed.Logs()}");
+        NetnsBed.WaitFor(() => bed.ClientNeighbourMac(vip) == mac, Generous,
+            () => $"client neighbour for {vip} is {bed.ClientNeighbourMac(vip)}, expected r{router} {mac}\n{bed.Logs()}");
     }
 
     [Fact]
     public void Vip_lands_on_highest_priority_and_kill_9_moves_it_and_the_clients_neighbour_entry()
     {
+        // Two VIPs in one instance: both are added, announced and moved together.
+        const string vips = $"{NetnsBed.Vip}/24, {NetnsBed.SecondVip}/24";
         using var bed = NewBed();
-        var r1 = bed.StartTrireme(1, TriremeYaml(1, 150));
-        bed.StartTrireme(2, TriremeYaml(2, 100));
-        bed.StartTrireme(3, TriremeYaml(3, 100));
-        WaitForSoleHolder(bed, 1, [1, 2, 3]);
-        Assert.True(bed.ClientPings());
-        WaitForClientOn(bed, 1);
+        var r1 = bed.StartTrireme(1, TriremeYaml(1, 150, vips: vips));
+        bed.StartTrireme(2, TriremeYaml(2, 100, vips: vips));
+        bed.StartTrireme(3, TriremeYaml(3, 100, vips: vips));
+        foreach (var vip in new[] { NetnsBed.Vip, NetnsBed.SecondVip })
+        {
+            WaitForSoleHolder(bed, 1, [1, 2, 3], vip);
+            Assert.True(bed.ClientPings(vip));
+            WaitForClientOn(bed, 1, vip);
+        }
 
-        // kill -9 leaves the VIP configured on r1 (as keepalived does); the GARP is what moves the client.
+        // kill -9 leaves the VIPs configured on r1 (as keepalived does); the GARP is what moves the client.
         r1.Kill();
-        WaitForSoleHolder(bed, 3, [2, 3]); // equal priorities: the higher primary address wins
-        WaitForClientOn(bed, 3);
-        Assert.True(bed.ClientPings());
+        foreach (var vip in new[] { NetnsBed.Vip, NetnsBed.SecondVip })
+        {
+            WaitForSoleHolder(bed, 3, [2, 3], vip); // equal priorities: the higher primary address wins
+            WaitForClientOn(bed, 3, vip);
+            Assert.True(bed.ClientPings(vip));
+        }
     }
 
     [Fact]

@@ -187,6 +187,7 @@ public sealed class Rfc5798TransitionTests
         Assert.Equal(VrrpState.Master, router.State);
         Assert.Equal([new VrrpOutgoingAdvert(100)], ready.Adverts);
         Assert.Equal(5, ready.GarpRounds);
+        Assert.Equal([Lower], ready.Reannounced);
 
         // The second burst lands after the loser's GARPs.
         router.Tick(4050);
@@ -194,7 +195,9 @@ public sealed class Rfc5798TransitionTests
 
         // Rate limit: a peer that never yields does not make us flood.
         router.Step(4100, Advert(100, Lower));
-        Assert.Equal(0, router.TakeReady().GarpRounds);
+        var limited = router.TakeReady();
+        Assert.Equal(0, limited.GarpRounds);
+        Assert.Empty(limited.Reannounced);
     }
 
     [Fact]

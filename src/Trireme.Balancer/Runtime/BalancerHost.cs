@@ -247,6 +247,8 @@ public sealed partial class BalancerHost : IAsyncDisposable
             _backends[name] = runtime;
         }
 
+        _ticked = backends.Values.Select(b => (b, _probes.GetValueOrDefault(b))).ToArray();
+
         _frontends.Clear();
         foreach (var (name, frontend) in frontends)
         {

@@ -40,6 +40,9 @@ internal sealed partial class EpollEngine : IDisposable
     private int _highestFd;
     private uint _nextTag;
     private int _wakePending;
+    private Action? _tick;
+    private int _tickMilliseconds;
+    private long _nextTickMs;
     private volatile bool _stopping;
 
     public EpollEngine(BalancerHost host)
@@ -70,13 +73,22 @@ internal sealed partial class EpollEngine : IDisposable
         }
     }
 
+    /// <summary>Has the loop call <paramref name="tick"/> every <paramref name="tickMilliseconds"/>,
+    /// between batches of events (the balancer's heartbeat).</summary>
+    public void SetTicker(int tickMilliseconds, Action tick) => Post(() =>
+    {
+        _tickMilliseconds = tickMilliseconds;
+        _nextTickMs = Environment.TickCount64 + tickMilliseconds;
+        _tick = tick;
+    });
+
     private void Loop()
     {
         var events = new EpollEvent[MaxEvents];
         var lastScan = Environment.TickCount64;
         while (!_stopping)
         {
-            var n = EpollWait(_epoll, events, MaxEvents, TimeoutScanMilliseconds);
+            var n = EpollWait(_epoll, events, MaxEvents, WaitMilliseconds(lastScan));
             var now = Environment.TickCount64;
             for (var i = 0; i < n; i++)
             {
@@ -92,6 +104,11 @@ internal sealed partial class EpollEngine : IDisposable
 
             SettleDirty();
 
+            if (_tick is not null && now >= _nextTickMs)
+            {
+                RunTicks(now);
+            }
+
             if (now - lastScan >= TimeoutScanMilliseconds)
             {
                 lastScan = now;
@@ -105,6 +122,36 @@ internal sealed partial class EpollEngine : IDisposable
             {
                 CloseSession(session, rejected: false);
             }
+        }
+    }
+
+    /// <summary>How long epoll_wait may sleep: until the next tick or the next timeout scan.</summary>
+    private int WaitMilliseconds(long lastScan)
+    {
+        var now = Environment.TickCount64;
+        var until = lastScan + TimeoutScanMilliseconds;
+        if (_tick is not null)
+        {
+            until = Math.Min(until, _nextTickMs);
+        }
+
+        return (int)Math.Clamp(until - now, 0, TimeoutScanMilliseconds);
+    }
+
+    /// <summary>One tick per period that has passed, so the cores' time keeps pace with the clock after
+    /// a slow batch — but at most MaxCatchUpTicks at once, then the schedule restarts from now.</summary>
+    private void RunTicks(long now)
+    {
+        const int MaxCatchUpTicks = 10;
+        for (var i = 0; i < MaxCatchUpTicks && now >= _nextTickMs; i++)
+        {
+            _nextTickMs += _tickMilliseconds;
+            _tick!();
+        }
+
+        if (now >= _nextTickMs)
+        {
+            _nextTickMs = now + _tickMilliseconds;
         }
     }
 

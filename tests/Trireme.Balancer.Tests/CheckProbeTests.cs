@@ -2,7 +2,8 @@
 // (L4OK, L4CON), http (L7OK on 2xx/3xx or the expected status, L7STS otherwise, L7RSP for something
 // that is not HTTP, L7TOUT when nothing answers within the check timeout) and https the way an API
 // server's /readyz is checked: without verification (HAProxy's `verify none`), and with the cluster CA
-// and a server name — refused for a certificate from another CA or for another name. Each check is
+// and a server name — refused for a certificate from another CA or for another name — and with a client
+// certificate for a server that answers only authenticated clients (401 without one). Each check is
 // configured from YAML, so the parser's defaults are part of what is proven.
 using System.Net;
 using Trireme.Balancer.Config;
@@ -16,11 +17,12 @@ public sealed class CheckProbeTests : IDisposable
 {
     private static readonly Lazy<(System.Security.Cryptography.X509Certificates.X509Certificate2 Ca,
         System.Security.Cryptography.X509Certificates.X509Certificate2 Server,
-        System.Security.Cryptography.X509Certificates.X509Certificate2 OtherCa)> Pki = new(() =>
+        System.Security.Cryptography.X509Certificates.X509Certificate2 OtherCa,
+        System.Security.Cryptography.X509Certificates.X509Certificate2 Client)> Pki = new(() =>
     {
         var ca = TestPki.CreateAuthority("check-test-ca");
         var server = TestPki.Issue(ca, "apiserver", [IPAddress.Loopback], ["kubernetes"]);
-        return (ca, server, TestPki.CreateAuthority("some-other-ca"));
+        return (ca, server, TestPki.CreateAuthority("some-other-ca"), TestPki.Issue(ca, "lb-check"));
     });
 
     private readonly string _dir = Directory.CreateTempSubdirectory("trireme-lb-check-").FullName;
@@ -120,6 +122,23 @@ public sealed class CheckProbeTests : IDisposable
         Assert.False(result.Succeeded);
         Assert.StartsWith("L6RSP", result.Detail, StringComparison.Ordinal);
         Assert.Null(target.LastRequestLine);
+    }
+
+    [Fact]
+    public async Task Https_check_presents_its_client_certificate_to_a_server_that_demands_one()
+    {
+        using var target = new CheckTarget(Pki.Value.Server) { ClientCertificateAuthority = Pki.Value.Ca };
+        var ca = WriteCa(Pki.Value.Ca, "ca");
+        var anonymous = await ProbeAsync(target.EndPoint, $"{{ type: https, path: /readyz, caFile: {ca}, timeout: 5s }}");
+        Assert.False(anonymous.Succeeded);
+        Assert.Equal("L7STS 401", anonymous.Detail);
+
+        var (cert, key) = TestPki.WritePem(Pki.Value.Client, _dir, "client");
+        var result = await ProbeAsync(target.EndPoint,
+            $"{{ type: https, path: /readyz, caFile: {ca}, clientCertFile: {cert}, clientKeyFile: {key}, timeout: 5s }}");
+        Assert.True(result.Succeeded, result.Detail);
+        Assert.Equal("L7OK 200", result.Detail);
+        Assert.Equal("CN=lb-check", target.LastClientSubject);
     }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);

@@ -66,8 +66,8 @@ wrk -t2 -c64 -d3s "http://127.0.0.1:$TRIREME_PORT/" > /dev/null
 wrk -t2 -c64 -d2s "http://127.0.0.1:$HAPROXY_PORT/" > /dev/null
 
 echo "# loadavg before: $(cat /proc/loadavg)" >&2
-echo "| mode | conns | target | req/s | p50 ms | p99 ms | ratio to direct | ratio to haproxy | proxy CPU % |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| mode | conns | target | req/s | p50 ms | p99 ms | ratio to direct | ratio to haproxy | proxy CPU % | proxy CPU µs per request |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/,"",v); printf "%.3f", v/1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v); printf "%.2f", v } else if (v ~ /s$/) { sub(/s$/,"",v); printf "%.0f", v*1000 } else print v }'; }
 for mode in $MODES; do
   hdr=(); [ "$mode" = close ] && hdr=(-H "Connection: close")
@@ -75,7 +75,7 @@ for mode in $MODES; do
     declare -A rps=()
     for target in direct haproxy trireme; do
       case $target in direct) port=$DIRECT_PORT; pid="";; haproxy) port=$HAPROXY_PORT; pid=$HAPROXY_PID;; trireme) port=$TRIREME_PORT; pid=$TRIREME_PID;; esac
-      best=""; p50=""; p99=""; cpu=""
+      best=""; p50=""; p99=""; cpu=""; per=""
       for r in $(seq "$REPEATS"); do
         c0=0; [ -n "$pid" ] && c0=$(cpu_ticks "$pid")
         out=$(wrk -t2 -c"$c" -d"${WRK_SECS}s" --latency "${hdr[@]}" "http://127.0.0.1:$port/" 2>&1)
@@ -88,12 +88,14 @@ for mode in $MODES; do
           p50=$(to_ms "$(echo "$out" | awk '$1=="50%" {print $2}')")
           p99=$(to_ms "$(echo "$out" | awk '$1=="99%" {print $2}')")
           cpu=$([ -n "$pid" ] && awk -v t=$((c1-c0)) -v s="$WRK_SECS" 'BEGIN{printf "%.0f", t/s}' || echo "")
+          reqs=$(echo "$out" | awk '/requests in/ {print $1}')
+          per=$([ -n "$pid" ] && awk -v t=$((c1-c0)) -v r="$reqs" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.1f", t*1e6/hz/r}' || echo "")
         fi
       done
       rps[$target]=$best
       rd=$(awk -v a="$best" -v b="${rps[direct]}" 'BEGIN{printf "%.3f", a/b}')
       rh=""; [ "$target" = trireme ] && rh=$(awk -v a="$best" -v b="${rps[haproxy]}" 'BEGIN{printf "%.3f", a/b}')
-      echo "| $mode | $c | $target | $best | $p50 | $p99 | $rd | $rh | $cpu |"
+      echo "| $mode | $c | $target | $best | $p50 | $p99 | $rd | $rh | $cpu | $per |"
     done
   done
 done

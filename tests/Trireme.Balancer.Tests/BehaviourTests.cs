@@ -3,9 +3,8 @@
 // ones to other servers keep forwarding, and comes back UP after rise x inter; stickiness holds and
 // moves on DOWN; maxconn queues, then rejects, and a queued client times out; a half-closed client still
 // gets the whole answer; a reload keeps established connections (also when the frontend moves to
-// another address). Backends greet with their name and
-// echo, so each client knows where it landed. Checks run every 100 ms; every wait polls with a
-// generous deadline.
+// another address). Backends greet with their name and echo, so each client knows where it landed.
+// Checks run every 100 ms; every wait polls with a generous deadline.
 using System.Net.Sockets;
 using Trireme.Balancer.Core;
 using static Trireme.Balancer.Tests.LbTestHost;

@@ -4,7 +4,7 @@
 # each and straight to one backend: keep-alive and a new connection per request, 64 and 512
 # connections. Then memory per 10,000 idle connections for both proxies (RSS before/after).
 # Run under the machine-wide lock:  flock /tmp/trireme-bench.lock bench/balancer/run.sh
-# Knobs: WRK_SECS=8 CONNS="64 512" MODES="keepalive close" REPEATS=1 BASE_PORT=19080 IDLE=8000
+# Knobs: WRK_SECS=8 CONNS="64 512" MODES="keepalive close" REPEATS=1 BASE_PORT=19080 IDLE=8000 NOBUILD=0
 # Everything runs on 127.0.0.1; every process started here is stopped by PID on exit.
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -30,70 +30,14 @@ cleanup() {
 }
 trap cleanup EXIT
 
-echo "# building trireme (Release)" >&2
-dotnet build "$REPO/src/Trireme.Cli" -c Release -nologo -clp:ErrorsOnly >&2
+if [ "${NOBUILD:-0}" != 1 ]; then
+  echo "# building trireme (Release)" >&2
+  dotnet build "$REPO/src/Trireme.Cli" -c Release -nologo -clp:ErrorsOnly >&2
+fi
 TRIREME="$REPO/src/Trireme.Cli/bin/Release/net10.0/trireme"
 
-cat > "$tmp/nginx.conf" <<NGX
-worker_processes 1;
-worker_rlimit_nofile 20000;
-pid $tmp/nginx.pid;
-error_log $tmp/nginx.err warn;
-events { worker_connections 30000; }
-http {
-  access_log off;
-  keepalive_requests 1000000;
-  keepalive_timeout 120s;
-  server { listen 127.0.0.1:$((BASE+1)) backlog=4096; location / { return 200 "hello from nginx\n"; } }
-  server { listen 127.0.0.1:$((BASE+2)) backlog=4096; location / { return 200 "hello from nginx\n"; } }
-  server { listen 127.0.0.1:$((BASE+3)) backlog=4096; location / { return 200 "hello from nginx\n"; } }
-}
-NGX
-nginx -c "$tmp/nginx.conf" -g 'daemon off;' & pids+=($!)
-
-cat > "$tmp/haproxy.cfg" <<HAP
-global
-  nbthread 1
-  maxconn 9000
-defaults
-  mode tcp
-  timeout connect 5s
-  timeout client 50s
-  timeout server 50s
-  timeout tunnel 1h
-frontend fe
-  bind 127.0.0.1:$((BASE+10))
-  default_backend be
-backend be
-  balance roundrobin
-  server s1 127.0.0.1:$((BASE+1)) check inter 2s rise 2 fall 3
-  server s2 127.0.0.1:$((BASE+2)) check inter 2s rise 2 fall 3
-  server s3 127.0.0.1:$((BASE+3)) check inter 2s rise 2 fall 3
-HAP
-haproxy -f "$tmp/haproxy.cfg" -db & pids+=($!)
-HAPROXY_PID=$!
-
-cat > "$tmp/lb.yaml" <<YML
-global: { maxconn: 9000 }
-defaults:
-  timeouts: { connect: 5s, client: 50s, server: 50s, tunnel: 1h }
-frontends:
-  - { name: fe, bind: 127.0.0.1:$((BASE+20)), backend: be }
-backends:
-  - name: be
-    balance: roundrobin
-    check: { type: tcp, inter: 2s, rise: 2, fall: 3 }
-    servers:
-      - { name: s1, address: 127.0.0.1:$((BASE+1)) }
-      - { name: s2, address: 127.0.0.1:$((BASE+2)) }
-      - { name: s3, address: 127.0.0.1:$((BASE+3)) }
-YML
-DOTNET_gcServer=0 "$TRIREME" lb --config "$tmp/lb.yaml" > "$tmp/trireme.log" 2>&1 & pids+=($!)
-TRIREME_PID=$!
-for port in $((BASE+1)) $((BASE+10)) $((BASE+20)); do
-  for _ in $(seq 60); do curl -sf "http://127.0.0.1:$port/" > /dev/null && break; sleep 0.5; done
-  curl -sf "http://127.0.0.1:$port/" > /dev/null || { echo "# port $port not answering" >&2; cat "$tmp/trireme.log" >&2; exit 1; }
-done
+source ./procs.sh
+start_all
 
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
@@ -103,7 +47,7 @@ cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
 echo "| proxy | RSS before MB | RSS with idle conns MB | KiB per connection | MB per 10,000 idle |"
 echo "| --- | --- | --- | --- | --- |"
 for target in haproxy trireme; do
-  case $target in haproxy) port=$((BASE+10)); pid=$HAPROXY_PID;; trireme) port=$((BASE+20)); pid=$TRIREME_PID;; esac
+  case $target in haproxy) port=$HAPROXY_PORT; pid=$HAPROXY_PID;; trireme) port=$TRIREME_PORT; pid=$TRIREME_PID;; esac
   before=$(rss_kb "$pid")
   python3 idle.py 127.0.0.1 "$port" "$IDLE" 6 > "$tmp/idle.out" &
   ipid=$!; pids+=($ipid)
@@ -118,20 +62,20 @@ done
 echo
 
 # Warm up the JIT (tiered compilation) and nginx before measuring.
-wrk -t2 -c64 -d3s "http://127.0.0.1:$((BASE+20))/" > /dev/null
-wrk -t2 -c64 -d2s "http://127.0.0.1:$((BASE+10))/" > /dev/null
+wrk -t2 -c64 -d3s "http://127.0.0.1:$TRIREME_PORT/" > /dev/null
+wrk -t2 -c64 -d2s "http://127.0.0.1:$HAPROXY_PORT/" > /dev/null
 
 echo "# loadavg before: $(cat /proc/loadavg)" >&2
-echo "| mode | conns | target | req/s | p50 ms | p99 ms | ratio to direct | ratio to haproxy | proxy CPU % |"
-echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- |"
+echo "| mode | conns | target | req/s | p50 ms | p99 ms | ratio to direct | ratio to haproxy | proxy CPU % | proxy CPU µs per request |"
+echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
 to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/,"",v); printf "%.3f", v/1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v); printf "%.2f", v } else if (v ~ /s$/) { sub(/s$/,"",v); printf "%.0f", v*1000 } else print v }'; }
 for mode in $MODES; do
   hdr=(); [ "$mode" = close ] && hdr=(-H "Connection: close")
   for c in $CONNS; do
     declare -A rps=()
     for target in direct haproxy trireme; do
-      case $target in direct) port=$((BASE+1)); pid="";; haproxy) port=$((BASE+10)); pid=$HAPROXY_PID;; trireme) port=$((BASE+20)); pid=$TRIREME_PID;; esac
-      best=""; p50=""; p99=""; cpu=""
+      case $target in direct) port=$DIRECT_PORT; pid="";; haproxy) port=$HAPROXY_PORT; pid=$HAPROXY_PID;; trireme) port=$TRIREME_PORT; pid=$TRIREME_PID;; esac
+      best=""; p50=""; p99=""; cpu=""; per=""
       for r in $(seq "$REPEATS"); do
         c0=0; [ -n "$pid" ] && c0=$(cpu_ticks "$pid")
         out=$(wrk -t2 -c"$c" -d"${WRK_SECS}s" --latency "${hdr[@]}" "http://127.0.0.1:$port/" 2>&1)
@@ -144,12 +88,14 @@ for mode in $MODES; do
           p50=$(to_ms "$(echo "$out" | awk '$1=="50%" {print $2}')")
           p99=$(to_ms "$(echo "$out" | awk '$1=="99%" {print $2}')")
           cpu=$([ -n "$pid" ] && awk -v t=$((c1-c0)) -v s="$WRK_SECS" 'BEGIN{printf "%.0f", t/s}' || echo "")
+          reqs=$(echo "$out" | awk '/requests in/ {print $1}')
+          per=$([ -n "$pid" ] && awk -v t=$((c1-c0)) -v r="$reqs" -v hz="$(getconf CLK_TCK)" 'BEGIN{printf "%.1f", t*1e6/hz/r}' || echo "")
         fi
       done
       rps[$target]=$best
       rd=$(awk -v a="$best" -v b="${rps[direct]}" 'BEGIN{printf "%.3f", a/b}')
       rh=""; [ "$target" = trireme ] && rh=$(awk -v a="$best" -v b="${rps[haproxy]}" 'BEGIN{printf "%.3f", a/b}')
-      echo "| $mode | $c | $target | $best | $p50 | $p99 | $rd | $rh | $cpu |"
+      echo "| $mode | $c | $target | $best | $p50 | $p99 | $rd | $rh | $cpu | $per |"
     done
   done
 done

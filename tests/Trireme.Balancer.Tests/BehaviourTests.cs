@@ -2,9 +2,9 @@
 // mode tcp: a killed backend goes DOWN after fall x inter and gets no new connections while established
 // ones to other servers keep forwarding, and comes back UP after rise x inter; stickiness holds and
 // moves on DOWN; maxconn queues, then rejects, and a queued client times out; a half-closed client still
-// gets the whole answer; a reload keeps established connections. Backends greet with their name and
-// echo, so each client knows where it landed. Checks run every 100 ms; every wait polls with a
-// generous deadline.
+// gets the whole answer; a reload keeps established connections (also when the frontend moves to
+// another address). Backends greet with their name and echo, so each client knows where it landed.
+// Checks run every 100 ms; every wait polls with a generous deadline.
 using System.Net.Sockets;
 using Trireme.Balancer.Core;
 using static Trireme.Balancer.Tests.LbTestHost;
@@ -181,7 +181,7 @@ public sealed class BehaviourTests
     [Theory]
     [InlineData("epoll")]
     [InlineData("sockets")]
-    public async Task Reload_keeps_established_connections_and_applies_the_new_servers(string engine)
+    public async Task Reload_keeps_established_connections_and_applies_the_new_servers_and_address(string engine)
     {
         using var a = new TestBackend("a");
         using var b = new TestBackend("b");
@@ -203,9 +203,25 @@ public sealed class BehaviourTests
             Yaml(Servers(b), global: global).Replace("roundrobin", "leastconn", StringComparison.Ordinal), lb.Directory));
         Assert.True(await EchoesAsync(old, "after reload 2"));
         Assert.True(await EchoesAsync(fresh, "after reload 2"));
-        Assert.Equal(2, lb.Host.Reloads);
+
+        // The frontend moves to another address: the old listener closes, a new one accepts, and the
+        // connections it accepted before keep forwarding.
+        await lb.Host.ReloadAsync(Config.ConfigParser.Parse(
+            Yaml(Servers(b), global: global).Replace("127.0.0.1:0", "127.0.0.2:0", StringComparison.Ordinal), lb.Directory));
+        Assert.NotEqual(frontend, lb.Frontend());
+        using (var refused = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp))
+        {
+            await Assert.ThrowsAsync<SocketException>(async () => await refused.ConnectAsync(frontend));
+        }
+
+        var (moved, movedName) = await lb.ConnectAsync();
+        Assert.Equal("b", movedName);
+        Assert.True(await EchoesAsync(old, "after reload 3"));
+        Assert.True(await EchoesAsync(fresh, "after reload 3"));
+        Assert.Equal(3, lb.Host.Reloads);
         old.Dispose();
         fresh.Dispose();
+        moved.Dispose();
     }
 
     [Fact]

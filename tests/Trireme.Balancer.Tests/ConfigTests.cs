@@ -30,7 +30,12 @@ public sealed class ConfigTests : IDisposable
 
     private readonly string _dir = Directory.CreateTempSubdirectory("trireme-lb-config-").FullName;
 
-    public ConfigTests() => File.WriteAllText(Path.Combine(_dir, "stats.pass"), "pw\n");
+    public ConfigTests()
+    {
+        File.WriteAllText(Path.Combine(_dir, "stats.pass"), "pw\n");
+        using var keyless = Trireme.Testing.TestPki.CreateAuthority("keyless");
+        File.WriteAllText(Path.Combine(_dir, "nokey.crt"), keyless.ExportCertificatePem());
+    }
 
     public void Dispose() => Directory.Delete(_dir, recursive: true);
 
@@ -75,6 +80,11 @@ public sealed class ConfigTests : IDisposable
         { Replace("type: tcp,", "type: tcp, path: /readyz,"), "backends[0].check.path", "applies only to type http or https" },
         { Replace("type: tcp,", "type: http, path: readyz,"), "backends[0].check.path", "must start with '/'" },
         { Replace("type: tcp,", "type: http, verify: true,"), "backends[0].check.verify", "applies only to type https" },
+        { Replace("type: tcp,", "type: https, caFile: ./missing-ca.crt,"), "backends[0].check.caFile", "does not exist" },
+        { Replace("type: tcp,", "type: tcp, clientCertFile: ./nokey.crt,"), "backends[0].check.clientCertFile", "applies only to type https" },
+        { Replace("type: tcp,", "type: https, clientKeyFile: ./client.key,"), "backends[0].check.clientKeyFile", "needs clientCertFile" },
+        { Replace("type: tcp,", "type: https, clientCertFile: ./missing.crt,"), "backends[0].check.clientCertFile", "does not exist" },
+        { Replace("type: tcp,", "type: https, clientCertFile: ./nokey.crt,"), "backends[0].check.clientCertFile", "no certificate with its private key" },
         { Replace("size: 200000", "size: -1"), "backends[0].stickOnSource.size", "is outside" },
         { Replace("- name: apiservers", "- name: \"api servers\""), "backends[0].name", "must be 1-64 characters" },
         { Replace("    servers:\n      - { name: apiserver1, address: 127.0.0.11:6443 }\n      - { name: apiserver2, address: 127.0.0.12:6443 }\n      - { name: apiserver3, address: 127.0.0.13:6443 }\n", ""), "backends[0].servers", "is required" },

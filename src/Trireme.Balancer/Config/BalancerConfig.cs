@@ -56,7 +56,9 @@ public sealed record CheckConfig(
     TimeSpan Timeout,
     bool Verify,
     string? CaFile,
-    string? Sni);
+    string? Sni,
+    string? ClientCertFile = null,
+    string? ClientKeyFile = null);
 
 public sealed record StickConfig(TimeSpan Expire, int Size);
 

@@ -210,7 +210,7 @@ public static class ConfigParser
     private static CheckConfig? ParseCheck(YamlFields b, string baseDirectory)
     {
         var c = b.Map("check", "type", "path", "expectStatus", "inter", "fastinter", "downinter", "rise", "fall",
-            "timeout", "verify", "caFile", "sni");
+            "timeout", "verify", "caFile", "sni", "clientCertFile", "clientKeyFile");
         if (c is null)
         {
             return null;
@@ -231,7 +231,7 @@ public static class ConfigParser
             }
         }
 
-        foreach (var tlsOnly in (string[])["verify", "caFile", "sni"])
+        foreach (var tlsOnly in (string[])["verify", "caFile", "sni", "clientCertFile", "clientKeyFile"])
         {
             if (type != CheckType.Https && c.Find(tlsOnly) is not null)
             {
@@ -256,6 +256,7 @@ public static class ConfigParser
             }
         }
 
+        var (clientCert, clientKey) = ParseClientCertificate(c, baseDirectory);
         return new CheckConfig(type, path,
             c.Find("expectStatus") is null ? null : c.Int("expectStatus", 200, 100, 599),
             inter,
@@ -266,7 +267,43 @@ public static class ConfigParser
             c.Duration("timeout", inter, OneMs, OneDay),
             c.Bool("verify", caFile is not null),
             caFile,
-            c.String("sni"));
+            c.String("sni"),
+            clientCert,
+            clientKey);
+    }
+
+    /// <summary>The https check's client certificate (for an API server that answers /readyz only to
+    /// authenticated clients): PEM files, the key beside the certificate or inside it. Loaded here once
+    /// so that a missing, unreadable or mismatched pair is refused before anything starts.</summary>
+    private static (string? CertFile, string? KeyFile) ParseClientCertificate(YamlFields c, string baseDirectory)
+    {
+        var certFile = c.String("clientCertFile");
+        var keyFile = c.String("clientKeyFile");
+        if (certFile is null)
+        {
+            return keyFile is null ? (null, null) : throw c.Error("clientKeyFile", "needs clientCertFile");
+        }
+
+        certFile = System.IO.Path.GetFullPath(certFile, baseDirectory);
+        keyFile = keyFile is null ? null : System.IO.Path.GetFullPath(keyFile, baseDirectory);
+        foreach (var (field, file) in (ReadOnlySpan<(string, string?)>)[("clientCertFile", certFile), ("clientKeyFile", keyFile)])
+        {
+            if (file is not null && !File.Exists(file))
+            {
+                throw c.Error(field, $"{file} does not exist");
+            }
+        }
+
+        try
+        {
+            using var loaded = Runtime.CheckProbe.LoadClientCertificate(certFile, keyFile);
+        }
+        catch (Exception e) when (e is System.Security.Cryptography.CryptographicException or ArgumentException or IOException)
+        {
+            throw c.Error(keyFile is null ? "clientCertFile" : "clientKeyFile", $"no certificate with its private key could be read: {e.Message}");
+        }
+
+        return (certFile, keyFile);
     }
 
     private static ServerConfig[] ParseServers(YamlFields b)

@@ -38,7 +38,7 @@ public sealed partial class BalancerHost : IAsyncDisposable
         Loggers = loggers ?? NullLoggerFactory.Instance;
         _log = Loggers.CreateLogger("Trireme.Balancer");
         GlobalSlots = new SemaphoreSlim(config.Global.MaxConn, config.Global.MaxConn);
-        Engine = config.Global.Engine == ForwardingEngine.Epoll && EpollNative.Supported ? new EpollEngine() : null;
+        Engine = config.Global.Engine == ForwardingEngine.Epoll && EpollNative.Supported ? new EpollEngine(this) : null;
     }
 
     public BalancerConfig Config { get; private set; }
@@ -246,6 +246,8 @@ public sealed partial class BalancerHost : IAsyncDisposable
         {
             _backends[name] = runtime;
         }
+
+        _ticked = backends.Values.Select(b => (b, _probes.GetValueOrDefault(b))).ToArray();
 
         _frontends.Clear();
         foreach (var (name, frontend) in frontends)

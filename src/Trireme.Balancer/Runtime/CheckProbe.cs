@@ -14,7 +14,8 @@ namespace Trireme.Balancer.Runtime;
 /// Runs one health probe and reports it in HAProxy's vocabulary: L4OK / L4CON / L4TOUT for a TCP
 /// connect, L7OK / L7STS / L7RSP / L7TOUT / L6RSP for HTTP(S). An HTTP check sends
 /// <c>GET path HTTP/1.0</c> with <c>Connection: close</c> and reads only the status line, so a large
-/// body costs nothing.
+/// body costs nothing. An https check can present a client certificate (an API server whose /readyz
+/// refuses anonymous clients).
 /// </summary>
 internal sealed class CheckProbe
 {
@@ -23,6 +24,7 @@ internal sealed class CheckProbe
 
     private readonly CheckConfig _config;
     private readonly X509Certificate2Collection? _ca;
+    private readonly SslStreamCertificateContext? _clientCertificate;
 
     public CheckProbe(CheckConfig config)
     {
@@ -32,6 +34,26 @@ internal sealed class CheckProbe
             _ca = [];
             _ca.ImportFromPemFile(caFile);
         }
+
+        if (config.ClientCertFile is { } certFile)
+        {
+            _clientCertificate = SslStreamCertificateContext.Create(LoadClientCertificate(certFile, config.ClientKeyFile),
+                additionalCertificates: null, offline: true);
+        }
+    }
+
+    /// <summary>A PEM certificate with its key (in <paramref name="keyFile"/>, or in the certificate's own
+    /// file when null), made usable by SslStream on Linux (which wants a key it can hand to OpenSSL, so it
+    /// goes through PKCS#12 once).</summary>
+    internal static X509Certificate2 LoadClientCertificate(string certFile, string? keyFile)
+    {
+        using var pem = X509Certificate2.CreateFromPemFile(certFile, keyFile);
+        if (!pem.HasPrivateKey)
+        {
+            throw new ArgumentException("the certificate has no private key");
+        }
+
+        return X509CertificateLoader.LoadPkcs12(pem.Export(X509ContentType.Pkcs12), null);
     }
 
     public async Task<CheckResult> RunAsync(IPEndPoint address, CancellationToken stopping)
@@ -59,6 +81,7 @@ internal sealed class CheckProbe
                 {
                     TargetHost = _config.Sni ?? address.Address.ToString(),
                     RemoteCertificateValidationCallback = Validate,
+                    ClientCertificateContext = _clientCertificate,
                 }, timeout.Token).ConfigureAwait(false);
                 transport = ssl;
             }

@@ -1,143 +1,68 @@
-using System.Buffers;
 using System.Collections.Concurrent;
-using System.Net;
-using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using static Trireme.Balancer.Runtime.EpollNative;
 
 namespace Trireme.Balancer.Runtime;
 
 /// <summary>
-/// HAProxy's shape on one thread: a level-triggered epoll loop that moves bytes between the two sockets
-/// of each established session with plain recv/send. Profiling the Socket engine showed most of a
-/// keep-alive request's cost in system calls, a third of them receives that only answer EAGAIN (the
-/// runtime tries a receive before it waits); with level-triggered epoll a receive is issued only when
-/// data is there. Buffers are rented when a read finds data and returned once it is sent, so an idle
-/// session holds none. Backpressure: while a direction has unsent bytes its source is not read.
+/// HAProxy's shape on one thread: a level-triggered epoll loop that accepts, connects and moves bytes
+/// on raw descriptors with accept4/connect/recv/send. Profiling showed the cost of a new connection in
+/// the layers around the system calls (AcceptAsync, a Socket per side, getpeername, fcntl, two thread
+/// hops to reach this loop), so the whole life of a connection now happens here: listeners are in the
+/// same epoll set, accepts are batched, the peer address comes from accept4 itself, the upstream socket
+/// is created non-blocking, and a session is one plain object (<see cref="EpollSession"/>).
 ///
-/// Threads: sessions are attached from any thread through a command queue and an eventfd; everything
-/// else (reads, writes, closes, timeouts of attached sessions) happens on the loop thread only, so a
-/// session's state needs no lock. The loop checks its sessions' timeouts every 100 ms itself, on the
-/// same rules as <see cref="ProxySession.CheckTimeouts"/>.
+/// A receive is issued only when epoll says data is there. Buffers are rented when a read finds data
+/// and returned once it is sent, so an idle session holds none. Backpressure: while a direction has
+/// unsent bytes its source is not read.
+///
+/// Threads: everything about sessions and listeners happens on the loop thread; other threads reach it
+/// through <see cref="Post"/> (a queue and an eventfd): listener changes from reloads and queued
+/// sessions whose backend decision completes later. The loop applies connect and idle timeouts itself
+/// every <see cref="TimeoutScanMilliseconds"/>.
 /// </summary>
-internal sealed class EpollEngine : IDisposable
+internal sealed partial class EpollEngine : IDisposable
 {
     private const int BufferSize = 16 * 1024;
     private const int MaxEvents = 256;
     private const int TimeoutScanMilliseconds = 100;
+    private const ulong WakeData = ulong.MaxValue;
 
+    private readonly BalancerHost _host;
     private readonly int _epoll;
     private readonly int _wake;
     private readonly Thread _thread;
     private readonly ConcurrentQueue<Action> _commands = new();
-    private readonly Dictionary<long, Pair> _pairs = [];
-    private long _nextId = 1;
+    private readonly List<EpollSession> _dirty = [];
+
+    // Listeners and sessions by descriptor: a session sits at both of its descriptors.
+    private object?[] _byFd = new object?[1024];
+    private int _highestFd;
+    private uint _nextTag;
     private int _wakePending;
+    private Action? _tick;
+    private int _tickMilliseconds;
+    private long _nextTickMs;
     private volatile bool _stopping;
 
-    public EpollEngine()
+    public EpollEngine(BalancerHost host)
     {
-        _epoll = EpollCreate1(0x80000);
-        _wake = EventFd(0, 0x80000 | 0x800);
+        _host = host;
+        _maxConn = host.Config.Global.MaxConn;
+        _epoll = EpollCreate1(SockCloExec);
+        _wake = EventFd(0, SockCloExec | SockNonBlock);
         if (_epoll < 0 || _wake < 0)
         {
             throw new InvalidOperationException($"epoll setup failed: errno {Marshal.GetLastPInvokeError()}");
         }
 
-        var ev = new EpollEvent { Events = EpollIn, Data = 0 };
+        var ev = new EpollEvent { Events = EpollIn, Data = WakeData };
         EpollCtl(_epoll, CtlAdd, _wake, ref ev);
         _thread = new Thread(Loop) { IsBackground = true, Name = "trireme-lb-epoll" };
         _thread.Start();
     }
 
-    /// <summary>
-    /// Connects <paramref name="upstream"/> (non-blocking, watched by the loop, so .NET's own epoll never
-    /// sees these sockets), then forwards between it and <paramref name="client"/> until both sides
-    /// closed, a reset or a timeout. Answers false when the connect failed or timed out (the caller
-    /// disposes the upstream socket and may retry), true once the forwarded session has ended and both
-    /// sockets are closed. The answer's continuation runs on the loop thread: it must not block.
-    /// </summary>
-    public Task<bool> ConnectAndForwardAsync(ProxySession session, Socket client, Socket upstream, IPEndPoint address,
-        TimeSpan connectTimeout)
-    {
-        client.Blocking = false;
-        upstream.Blocking = false;
-        bool connected;
-        try
-        {
-            upstream.Connect(address);
-            connected = true;
-        }
-        catch (SocketException e) when (e.SocketErrorCode is SocketError.WouldBlock or SocketError.InProgress)
-        {
-            connected = false;
-        }
-        catch (SocketException)
-        {
-            return Task.FromResult(false);
-        }
-
-        var done = new TaskCompletionSource<bool>();
-        var deadline = Environment.TickCount64 + (long)connectTimeout.TotalMilliseconds;
-        Post(() =>
-        {
-            var id = _nextId++;
-            var pair = new Pair(id, session, client, upstream, done)
-            {
-                Connecting = !connected,
-                ConnectDeadlineMs = deadline,
-                LastActivityMs = Environment.TickCount64,
-            };
-            _pairs[id] = pair;
-            var ok = connected
-                ? Register(pair.ClientFd, id, 0, EpollIn) && Register(pair.UpstreamFd, id, 1, EpollIn)
-                : Register(pair.UpstreamFd, id, 1, EpollOut);
-            if (!connected)
-            {
-                pair.ClientInterest = 0;
-                pair.UpstreamInterest = EpollOut;
-            }
-
-            if (!ok)
-            {
-                FailConnect(pair);
-            }
-        });
-        return done.Task;
-    }
-
-    private void CompleteConnect(Pair pair, uint events)
-    {
-        var error = (int)pair.Upstream.GetSocketOption(SocketOptionLevel.Socket, SocketOptionName.Error)!;
-        if (error != 0 || (events & EpollErr) != 0)
-        {
-            FailConnect(pair);
-            return;
-        }
-
-        pair.Connecting = false;
-        Register(pair.ClientFd, pair.Id, 0, EpollIn);
-        pair.ClientInterest = EpollIn;
-        UpdateInterest(pair);
-    }
-
-    /// <summary>Gives a failed connect back to the session; the sockets stay open (the client for the
-    /// retry, the upstream for the caller to dispose).</summary>
-    private void FailConnect(Pair pair)
-    {
-        pair.Closed = true;
-        _pairs.Remove(pair.Id);
-        var ev = default(EpollEvent);
-        EpollCtl(_epoll, CtlDel, pair.UpstreamFd, ref ev);
-        pair.Done.TrySetResult(false);
-    }
-
-    private bool Register(int fd, long id, int side, int events)
-    {
-        var ev = new EpollEvent { Events = (uint)events, Data = ((ulong)id << 1) | (uint)side };
-        return EpollCtl(_epoll, CtlAdd, fd, ref ev) == 0;
-    }
-
+    /// <summary>Runs <paramref name="command"/> on the loop thread.</summary>
     private void Post(Action command)
     {
         _commands.Enqueue(command);
@@ -148,67 +73,40 @@ internal sealed class EpollEngine : IDisposable
         }
     }
 
+    /// <summary>Has the loop call <paramref name="tick"/> every <paramref name="tickMilliseconds"/>,
+    /// between batches of events (the balancer's heartbeat).</summary>
+    public void SetTicker(int tickMilliseconds, Action tick) => Post(() =>
+    {
+        _tickMilliseconds = tickMilliseconds;
+        _nextTickMs = Environment.TickCount64 + tickMilliseconds;
+        _tick = tick;
+    });
+
     private void Loop()
     {
         var events = new EpollEvent[MaxEvents];
         var lastScan = Environment.TickCount64;
         while (!_stopping)
         {
-            var n = EpollWait(_epoll, events, MaxEvents, TimeoutScanMilliseconds);
+            var n = EpollWait(_epoll, events, MaxEvents, WaitMilliseconds(lastScan));
             var now = Environment.TickCount64;
             for (var i = 0; i < n; i++)
             {
-                var data = events[i].Data;
-                if (data == 0)
-                {
-                    ulong value = 0;
-                    Read(_wake, ref value, 8);
-                    Volatile.Write(ref _wakePending, 0);
-                    continue;
-                }
-
-                var id = (long)(data >> 1);
-                if (!_pairs.TryGetValue(id, out var pair))
-                {
-                    continue;
-                }
-
-                pair.LastActivityMs = now;
-                try
-                {
-                    if (pair.Connecting)
-                    {
-                        CompleteConnect(pair, events[i].Events);
-                    }
-                    else
-                    {
-                        OnEvent(pair, (int)(data & 1), events[i].Events);
-                    }
-                }
-                catch (Exception e) when (e is ObjectDisposedException or SocketException)
-                {
-                    // A socket closed under us (shutdown): end that session, keep the loop for the rest.
-                    if (pair.Connecting)
-                    {
-                        FailConnect(pair);
-                    }
-                    else
-                    {
-                        ClosePair(pair);
-                    }
-                }
+                Dispatch(events[i].Data, events[i].Events, now);
             }
+
+            SettleDirty();
 
             while (_commands.TryDequeue(out var command))
             {
-                try
-                {
-                    command();
-                }
-                catch (Exception e) when (e is ObjectDisposedException or SocketException)
-                {
-                    // The session was aborted before the loop took it; its sockets are already closed.
-                }
+                command();
+            }
+
+            SettleDirty();
+
+            if (_tick is not null && now >= _nextTickMs)
+            {
+                RunTicks(now);
             }
 
             if (now - lastScan >= TimeoutScanMilliseconds)
@@ -218,204 +116,153 @@ internal sealed class EpollEngine : IDisposable
             }
         }
 
-        foreach (var pair in _pairs.Values.ToArray())
+        for (var fd = 0; fd <= _highestFd; fd++)
         {
-            if (pair.Connecting)
+            if (_byFd[fd] is EpollSession session)
             {
-                FailConnect(pair);
-            }
-            else
-            {
-                ClosePair(pair);
+                CloseSession(session, rejected: false);
             }
         }
     }
 
-    private void OnEvent(Pair pair, int side, uint events)
+    /// <summary>How long epoll_wait may sleep: until the next tick or the next timeout scan.</summary>
+    private int WaitMilliseconds(long lastScan)
     {
-        // side 0: the client's socket, 1: the server's. An error (a reset) ends the session at once.
-        if ((events & EpollErr) != 0)
+        var now = Environment.TickCount64;
+        var until = lastScan + TimeoutScanMilliseconds;
+        if (_tick is not null)
         {
-            ClosePair(pair);
-            return;
+            until = Math.Min(until, _nextTickMs);
         }
 
-        var reading = side == 0 ? pair.ToServer : pair.ToClient;
-        if ((events & EpollHup) != 0 && reading.Eof)
+        return (int)Math.Clamp(until - now, 0, TimeoutScanMilliseconds);
+    }
+
+    /// <summary>One tick per period that has passed, so the cores' time keeps pace with the clock after
+    /// a slow batch — but at most MaxCatchUpTicks at once, then the schedule restarts from now.</summary>
+    private void RunTicks(long now)
+    {
+        const int MaxCatchUpTicks = 10;
+        for (var i = 0; i < MaxCatchUpTicks && now >= _nextTickMs; i++)
         {
-            // Both halves of this socket are shut and its bytes were all read: nothing more can move.
-            ClosePair(pair);
-            return;
+            _nextTickMs += _tickMilliseconds;
+            _tick!();
         }
 
-        if ((events & (EpollIn | EpollHup)) != 0)
+        if (now >= _nextTickMs)
         {
-            if (side == 0)
-            {
-                Pump(pair, pair.ToServer, pair.ClientFd, pair.UpstreamFd, toServer: true);
-            }
-            else
-            {
-                Pump(pair, pair.ToClient, pair.UpstreamFd, pair.ClientFd, toServer: false);
-            }
-        }
-
-        if (pair.Closed)
-        {
-            return;
-        }
-
-        if ((events & EpollOut) != 0)
-        {
-            // The socket we were writing to drained: flush what waited for it.
-            var direction = side == 0 ? pair.ToClient : pair.ToServer;
-            Flush(pair, direction, side == 0 ? pair.ClientFd : pair.UpstreamFd, toServer: side == 1);
-        }
-
-        if (!pair.Closed)
-        {
-            UpdateInterest(pair);
+            _nextTickMs = now + _tickMilliseconds;
         }
     }
 
-    private void Pump(Pair pair, Direction d, int from, int to, bool toServer)
+    private void Dispatch(ulong data, uint events, long now)
     {
-        if (d.Pending > 0 || d.Eof)
+        if (data == WakeData)
         {
+            ulong value = 0;
+            Read(_wake, ref value, 8);
+            Volatile.Write(ref _wakePending, 0);
             return;
         }
 
-        d.Buffer ??= ArrayPool<byte>.Shared.Rent(BufferSize);
-        var read = Recv(from, ref d.Buffer[0], d.Buffer.Length, MsgDontWait);
-        if (read > 0)
+        var fd = (int)(uint)data;
+        var tag = (uint)(data >> 32);
+        switch (fd < _byFd.Length ? _byFd[fd] : null)
         {
-            d.Offset = 0;
-            d.Pending = (int)read;
-            pair.Session.CountForwarded((int)read, toServer);
-            Flush(pair, d, to, toServer);
-            return;
-        }
-
-        if (read == 0)
-        {
-            d.Eof = true;
-            ReturnBuffer(d);
-            Shutdown(to, ShutWr);
-            pair.Session.MarkHalfClosed();
-            if (pair.ToServer.Eof && pair.ToClient.Eof)
-            {
-                ClosePair(pair);
-            }
-
-            return;
-        }
-
-        var errno = Marshal.GetLastPInvokeError();
-        if (errno != EAgain && errno != EIntr)
-        {
-            ClosePair(pair);
+            case Listener listener when listener.Tag == tag:
+                AcceptBatch(listener, now);
+                break;
+            case EpollSession session when fd == session.ClientFd && tag == session.ClientTag:
+                session.LastActivityMs = now;
+                OnClientEvent(session, events);
+                break;
+            case EpollSession session when fd == session.UpstreamFd && tag == session.UpstreamTag:
+                session.LastActivityMs = now;
+                OnUpstreamEvent(session, events, now);
+                break;
+            default:
+                // A descriptor closed earlier in this batch (and maybe already reused): stale.
+                break;
         }
     }
 
-    private void Flush(Pair pair, Direction d, int to, bool toServer)
+    private uint NextTag() => ++_nextTag;
+
+    private static ulong EventData(int fd, uint tag) => ((ulong)tag << 32) | (uint)fd;
+
+    private void Put(int fd, object entry)
     {
-        while (d.Pending > 0)
+        if (fd >= _byFd.Length)
         {
-            var sent = Send(to, ref d.Buffer![d.Offset], d.Pending, MsgDontWait | MsgNoSignal);
-            if (sent > 0)
-            {
-                d.Offset += (int)sent;
-                d.Pending -= (int)sent;
-                continue;
-            }
-
-            var errno = Marshal.GetLastPInvokeError();
-            if (sent < 0 && (errno == EAgain || errno == EIntr))
-            {
-                // Wait for EPOLLOUT on the destination; UpdateInterest arranges it.
-                return;
-            }
-
-            ClosePair(pair);
-            return;
+            Array.Resize(ref _byFd, Math.Max(_byFd.Length * 2, fd + 1));
         }
 
-        ReturnBuffer(d);
-        _ = toServer;
+        _byFd[fd] = entry;
+        _highestFd = Math.Max(_highestFd, fd);
     }
 
-    private static void ReturnBuffer(Direction d)
+    private void Forget(int fd)
     {
-        if (d.Buffer is not null && d.Pending == 0)
+        if (fd >= 0 && fd < _byFd.Length)
         {
-            ArrayPool<byte>.Shared.Return(d.Buffer);
-            d.Buffer = null;
+            _byFd[fd] = null;
         }
     }
 
-    /// <summary>Read a side only while the other direction's bytes are all sent to it... precisely:
-    /// read a source while its direction has nothing pending; write-watch a destination while it has.</summary>
-    private void UpdateInterest(Pair pair)
+    /// <summary>Adds or changes the events watched on <paramref name="fd"/>; false when epoll refused.</summary>
+    private bool Watch(int fd, uint tag, ref int current, int desired)
     {
-        var client = (pair.ToServer.Pending == 0 && !pair.ToServer.Eof ? EpollIn : 0) | (pair.ToClient.Pending > 0 ? EpollOut : 0);
-        var upstream = (pair.ToClient.Pending == 0 && !pair.ToClient.Eof ? EpollIn : 0) | (pair.ToServer.Pending > 0 ? EpollOut : 0);
-        if (client != pair.ClientInterest)
+        if (current == desired)
         {
-            pair.ClientInterest = client;
-            var ev = new EpollEvent { Events = (uint)client, Data = (ulong)pair.Id << 1 };
-            EpollCtl(_epoll, CtlMod, pair.ClientFd, ref ev);
+            return true;
         }
 
-        if (upstream != pair.UpstreamInterest)
-        {
-            pair.UpstreamInterest = upstream;
-            var ev = new EpollEvent { Events = (uint)upstream, Data = ((ulong)pair.Id << 1) | 1 };
-            EpollCtl(_epoll, CtlMod, pair.UpstreamFd, ref ev);
-        }
+        var ev = new EpollEvent { Events = (uint)desired, Data = EventData(fd, tag) };
+        var op = current == EpollSession.NotRegistered ? CtlAdd : CtlMod;
+        current = desired;
+        return EpollCtl(_epoll, op, fd, ref ev) == 0;
     }
 
     private void ScanTimeouts(long now)
     {
-        foreach (var pair in _pairs.Values.ToArray())
+        ResumeListeners(now);
+        for (var fd = 0; fd <= _highestFd; fd++)
         {
-            if (pair.Connecting)
+            if (_byFd[fd] is not EpollSession session || fd != session.ClientFd)
             {
-                if (now > pair.ConnectDeadlineMs)
+                continue;
+            }
+
+            if (session.State == EpollSessionState.Connecting)
+            {
+                if (now > session.ConnectDeadlineMs)
                 {
-                    FailConnect(pair);
+                    AttemptFailed(session, now);
                 }
             }
-            else if (pair.Session.IdleLimitExceeded(now - pair.LastActivityMs))
+            else if (session.State == EpollSessionState.Established && IdleLimitExceeded(session, now - session.LastActivityMs))
             {
-                ClosePair(pair);
+                CloseSession(session, rejected: false);
             }
         }
     }
 
-    private void ClosePair(Pair pair)
+    /// <summary>No byte either way for <c>timeout tunnel</c>; once one side has sent its FIN, the other
+    /// direction idle for the shorter of <c>timeout client</c>/<c>server</c>, so a half-open peer
+    /// cannot hold the session forever.</summary>
+    private bool IdleLimitExceeded(EpollSession session, long idleMs)
     {
-        if (pair.Closed)
+        var timeouts = session.Backend.Config.Timeouts;
+        var limit = session.HalfClosed
+            ? Math.Min(Math.Min(timeouts.Client.TotalMilliseconds, timeouts.Server.TotalMilliseconds), timeouts.Tunnel.TotalMilliseconds)
+            : timeouts.Tunnel.TotalMilliseconds;
+        if (idleMs <= limit)
         {
-            return;
+            return false;
         }
 
-        pair.Closed = true;
-        _pairs.Remove(pair.Id);
-        var ev = default(EpollEvent);
-        EpollCtl(_epoll, CtlDel, pair.ClientFd, ref ev);
-        EpollCtl(_epoll, CtlDel, pair.UpstreamFd, ref ev);
-        foreach (var d in (Direction[])[pair.ToServer, pair.ToClient])
-        {
-            if (d.Buffer is not null)
-            {
-                ArrayPool<byte>.Shared.Return(d.Buffer);
-                d.Buffer = null;
-            }
-        }
-
-        pair.Client.Dispose();
-        pair.Upstream.Dispose();
-        pair.Done.TrySetResult(true);
+        _host.CountTimeout();
+        return true;
     }
 
     public void Dispose()
@@ -423,49 +270,7 @@ internal sealed class EpollEngine : IDisposable
         _stopping = true;
         Post(() => { });
         _thread.Join(TimeSpan.FromSeconds(5));
-        Close(_epoll);
-        Close(_wake);
+        EpollNative.Close(_epoll);
+        EpollNative.Close(_wake);
     }
-
-    private sealed class Direction
-    {
-        public byte[]? Buffer;
-        public int Offset;
-        public int Pending;
-        public bool Eof;
-    }
-
-    private sealed class Pair(long id, ProxySession session, Socket client, Socket upstream, TaskCompletionSource<bool> done)
-    {
-        public long Id { get; } = id;
-
-        public ProxySession Session { get; } = session;
-
-        public Socket Client { get; } = client;
-
-        public Socket Upstream { get; } = upstream;
-
-        public int ClientFd { get; } = (int)client.Handle;
-
-        public int UpstreamFd { get; } = (int)upstream.Handle;
-
-        public TaskCompletionSource<bool> Done { get; } = done;
-
-        public bool Connecting { get; set; }
-
-        public long ConnectDeadlineMs { get; set; }
-
-        public Direction ToServer { get; } = new();
-
-        public Direction ToClient { get; } = new();
-
-        public int ClientInterest { get; set; } = EpollIn;
-
-        public int UpstreamInterest { get; set; } = EpollIn;
-
-        public long LastActivityMs { get; set; }
-
-        public bool Closed { get; set; }
-    }
-
 }

@@ -18,6 +18,21 @@ internal static partial class EpollNative
     public const int ShutWr = 1;
     public const int EAgain = 11;
     public const int EIntr = 4;
+    public const int EInProgress = 115;
+    public const int EMFile = 24;
+    public const int ENFile = 23;
+    public const int ENoBufs = 105;
+    public const int ENoMem = 12;
+    public const int AfInet = 2;
+    public const int AfInet6 = 10;
+    public const int SockStream = 1;
+    public const int SockNonBlock = 0x800;
+    public const int SockCloExec = 0x80000;
+    public const int IpProtoTcp = 6;
+    public const int TcpNoDelay = 1;
+
+    /// <summary>Large enough for sockaddr_in6 (28 bytes).</summary>
+    public const int SockAddrBytes = 28;
 
     public static bool Supported => OperatingSystem.IsLinux() && RuntimeInformation.ProcessArchitecture == Architecture.X64;
 
@@ -54,6 +69,18 @@ internal static partial class EpollNative
 
     [LibraryImport("libc", SetLastError = true, EntryPoint = "read")]
     public static partial nint Read(int fd, ref ulong value, nint length);
+
+    [LibraryImport("libc", SetLastError = true, EntryPoint = "accept4")]
+    public static partial int Accept4(int fd, ref byte address, ref int addressLength, int flags);
+
+    [LibraryImport("libc", SetLastError = true, EntryPoint = "socket")]
+    public static partial int Socket(int domain, int type, int protocol);
+
+    [LibraryImport("libc", SetLastError = true, EntryPoint = "connect")]
+    public static partial int Connect(int fd, ref byte address, int addressLength);
+
+    [LibraryImport("libc", SetLastError = true, EntryPoint = "setsockopt")]
+    public static partial int SetSockOpt(int fd, int level, int name, ref int value, int valueLength);
 
     [LibraryImport("libc", SetLastError = true, EntryPoint = "close")]
     public static partial int Close(int fd);

@@ -63,7 +63,19 @@ internal sealed class FrontendRuntime : IDisposable
         _backend = backend;
     }
 
-    public void Start(CancellationToken stopping) => _ = AcceptLoopAsync(stopping);
+    /// <summary>Starts accepting: on the epoll engine's loop when there is one, else with an accept
+    /// loop of its own (the portable Socket engine).</summary>
+    public void Start(CancellationToken stopping)
+    {
+        if (_host.Engine is { } engine)
+        {
+            _listener.Blocking = false;
+            engine.AddListener(this, (int)_listener.Handle);
+            return;
+        }
+
+        _ = AcceptLoopAsync(stopping);
+    }
 
     private async Task AcceptLoopAsync(CancellationToken stopping)
     {
@@ -106,15 +118,23 @@ internal sealed class FrontendRuntime : IDisposable
                 return;
             }
 
-            var current = Interlocked.Increment(ref _currentSessions);
-            Interlocked.Increment(ref _totalSessions);
-            UpdateMax(current);
+            SessionStarted();
             var session = new ProxySession(_host.NextSessionId(), client, this, _backend, _host);
             _ = session.RunAsync();
         }
     }
 
-    /// <summary>Called once per session when it ends, whatever the reason.</summary>
+    /// <summary>Counts an accepted client.</summary>
+    public void SessionStarted()
+    {
+        var current = Interlocked.Increment(ref _currentSessions);
+        Interlocked.Increment(ref _totalSessions);
+        UpdateMax(current);
+    }
+
+    /// <summary>Called once per session when it ends, whatever the reason. (The epoll engine applies
+    /// maxconn itself; the Socket engine's accept loop also gives back its slots, see
+    /// <see cref="SocketSessionEnded"/>.)</summary>
     public void SessionEnded(bool rejected)
     {
         Interlocked.Decrement(ref _currentSessions);
@@ -122,7 +142,12 @@ internal sealed class FrontendRuntime : IDisposable
         {
             Interlocked.Increment(ref _rejected);
         }
+    }
 
+    /// <summary>The Socket engine's end of a session: counted, and its maxconn slots released.</summary>
+    public void SocketSessionEnded(bool rejected)
+    {
+        SessionEnded(rejected);
         _frontendSlots?.Release();
         _host.GlobalSlots.Release();
     }
@@ -150,6 +175,7 @@ internal sealed class FrontendRuntime : IDisposable
     public void Dispose()
     {
         _disposed = true;
+        _host.Engine?.RemoveListener(this);
         _listener.Dispose();
     }
 }

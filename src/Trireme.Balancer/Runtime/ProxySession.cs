@@ -5,7 +5,8 @@ using Trireme.Balancer.Core;
 namespace Trireme.Balancer.Runtime;
 
 /// <summary>
-/// One client connection: ask the backend for a server (maybe waiting in its queue), connect with
+/// One client connection of the portable Socket engine (the epoll engine has its own,
+/// <see cref="EpollSession"/>): ask the backend for a server (maybe waiting in its queue), connect with
 /// retries, then move bytes both ways until both sides have closed. A FIN from one side becomes a
 /// shutdown(SEND) towards the other (half-close passes through); a reset or a timeout closes both.
 ///
@@ -63,12 +64,6 @@ internal sealed class ProxySession
         {
             _client.NoDelay = true;
             var server = await _backend.AssignAsync(Id, BackendRuntime.ClientKey(_client.RemoteEndPoint)).ConfigureAwait(false);
-            if (_host.Engine is { } engine)
-            {
-                rejected = !await ConnectAndForwardAsync(engine, server).ConfigureAwait(false);
-                return;
-            }
-
             while (server is not null && Volatile.Read(ref _aborted) == 0)
             {
                 if (await TryConnectAsync(server).ConfigureAwait(false))
@@ -103,36 +98,8 @@ internal sealed class ProxySession
             _backend.Release(Id);
             _client.Dispose();
             _upstream?.Dispose();
-            _frontend.SessionEnded(rejected);
+            _frontend.SocketSessionEnded(rejected);
         }
-    }
-
-    /// <summary>The epoll engine's path: each attempt connects and, once connected, forwards until the
-    /// session ends. False when no attempt connected.</summary>
-    private async Task<bool> ConnectAndForwardAsync(EpollEngine engine, Server? server)
-    {
-        while (server is not null && Volatile.Read(ref _aborted) == 0)
-        {
-            _endpoint = _backend.Endpoint(server.Id);
-            if (_endpoint is not null)
-            {
-                var upstream = new Socket(_endpoint.Address.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                _upstream = upstream;
-                SetPhase(Phase.Connecting);
-                if (await engine.ConnectAndForwardAsync(this, _client, upstream, _endpoint.Address,
-                    _backend.Config.Timeouts.Connect).ConfigureAwait(false))
-                {
-                    return true;
-                }
-
-                upstream.Dispose();
-                _upstream = null;
-            }
-
-            server = await _backend.ConnectFailedAsync(Id).ConfigureAwait(false);
-        }
-
-        return false;
     }
 
     private async ValueTask<bool> TryConnectAsync(Server server)
@@ -242,12 +209,6 @@ internal sealed class ProxySession
     /// session forever.</summary>
     public void CheckTimeouts(long nowMs)
     {
-        if (_host.Engine is not null)
-        {
-            // The epoll engine owns connect and idle timeouts of its sessions (on its own thread).
-            return;
-        }
-
         var timeouts = _backend.Config.Timeouts;
         switch ((Phase)Volatile.Read(ref _phase))
         {
@@ -271,28 +232,6 @@ internal sealed class ProxySession
 
                 break;
         }
-    }
-
-    /// <summary>Engine callback (loop thread): bytes moved one way.</summary>
-    internal void CountForwarded(int bytes, bool toServer) => Count(bytes, toServer);
-
-    /// <summary>Engine callback (loop thread): one side sent its FIN.</summary>
-    internal void MarkHalfClosed() => Interlocked.Increment(ref _closedDirections);
-
-    /// <summary>Engine callback (loop thread): the same idle rules as <see cref="CheckTimeouts"/>.</summary>
-    internal bool IdleLimitExceeded(long idleMs)
-    {
-        var timeouts = _backend.Config.Timeouts;
-        var limit = Volatile.Read(ref _closedDirections) > 0
-            ? Math.Min(Math.Min(timeouts.Client.TotalMilliseconds, timeouts.Server.TotalMilliseconds), timeouts.Tunnel.TotalMilliseconds)
-            : timeouts.Tunnel.TotalMilliseconds;
-        if (idleMs <= limit)
-        {
-            return false;
-        }
-
-        _host.CountTimeout();
-        return true;
     }
 
     /// <summary>Closes both sockets; pending receives and sends end with an exception.</summary>

@@ -11,6 +11,9 @@ internal sealed class ServerEndpoint(IPEndPoint address)
 
     public IPEndPoint Address { get; } = address;
 
+    /// <summary>The address as sockaddr bytes, for the epoll engine's raw connect.</summary>
+    public byte[] SockAddr { get; } = Runtime.SockAddr.Encode(address);
+
     /// <summary>Bytes from clients forwarded to this server (HAProxy's "bin").</summary>
     public long BytesIn => Volatile.Read(ref _bytesIn);
 

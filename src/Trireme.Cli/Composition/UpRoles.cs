@@ -87,8 +87,9 @@ internal static class UpRoles
         }
     }
 
-    /// <summary>(c) per node, a VIP-gated balancer: frontend on VIP:lb-port over the three API servers,
-    /// stats on the node address, loopback VRRP v3 (VRID 51, priorities 150/140/130).</summary>
+    /// <summary>(c) per node, a VIP-gated balancer: frontend on VIP:lb-port over the three API servers
+    /// (https /readyz check with the admin client certificate), stats on the node address, loopback
+    /// VRRP v3 (VRID 51, priorities 150/140/130).</summary>
     public sealed class EdgeRole : IUpRole
     {
         private readonly List<Child> _children = [];
@@ -109,6 +110,10 @@ internal static class UpRoles
                 }
             }
 
+            // The edges check each API server's /readyz over TLS (verified against the cluster CA, by
+            // address) with the admin client certificate: an anonymous /readyz gets 401, and a plain tcp
+            // check would keep a server that listens but is not ready in the pool.
+            var pki = Path.GetFullPath(context.PkiDir);
             var servers = string.Join("\n", Enumerable.Range(1, Nodes).Select(n =>
                 $"      - {{ name: apiserver{n}, address: {context.NodeAddress(n)}:{context.ApiServerPort} }}"));
             for (var node = 1; node <= Nodes; node++)
@@ -124,7 +129,7 @@ internal static class UpRoles
                     backends:
                       - name: apiservers
                         balance: roundrobin
-                        check: {"{"} type: tcp, inter: 500ms, rise: 2, fall: 2 {"}"}
+                        check: {"{"} type: https, path: /readyz, caFile: "{pki}/ca.crt", clientCertFile: "{pki}/admin.crt", clientKeyFile: "{pki}/admin.key", inter: 500ms, timeout: 1s, rise: 2, fall: 2 {"}"}
                         servers:
                     {servers}
                     stats:

@@ -1,0 +1,68 @@
+# Sourced by run.sh and cpu.sh: starts nginx (1 worker, three ports answering `hello from nginx`),
+# HAProxy 2.6 (mode tcp, roundrobin, check inter 2s rise 2 fall 3, nbthread 1) and `trireme lb` with the
+# same settings, all on 127.0.0.1 from port BASE. Needs: BASE, tmp (a temp dir), pids (array; every
+# PID started is appended for the caller's cleanup), TRIREME (the binary).
+# Sets HAPROXY_PID, TRIREME_PID, HAPROXY_PORT, TRIREME_PORT, DIRECT_PORT.
+start_all() {
+  DIRECT_PORT=$((BASE+1)); HAPROXY_PORT=$((BASE+10)); TRIREME_PORT=$((BASE+20))
+  cat > "$tmp/nginx.conf" <<NGX
+worker_processes 1;
+worker_rlimit_nofile 20000;
+pid $tmp/nginx.pid;
+error_log $tmp/nginx.err warn;
+events { worker_connections 30000; }
+http {
+  access_log off;
+  keepalive_requests 1000000;
+  keepalive_timeout 120s;
+  server { listen 127.0.0.1:$((BASE+1)) backlog=4096; location / { return 200 "hello from nginx\n"; } }
+  server { listen 127.0.0.1:$((BASE+2)) backlog=4096; location / { return 200 "hello from nginx\n"; } }
+  server { listen 127.0.0.1:$((BASE+3)) backlog=4096; location / { return 200 "hello from nginx\n"; } }
+}
+NGX
+  nginx -c "$tmp/nginx.conf" -g 'daemon off;' & pids+=($!)
+
+  cat > "$tmp/haproxy.cfg" <<HAP
+global
+  nbthread 1
+  maxconn 9000
+defaults
+  mode tcp
+  timeout connect 5s
+  timeout client 50s
+  timeout server 50s
+  timeout tunnel 1h
+frontend fe
+  bind 127.0.0.1:$HAPROXY_PORT
+  default_backend be
+backend be
+  balance roundrobin
+  server s1 127.0.0.1:$((BASE+1)) check inter 2s rise 2 fall 3
+  server s2 127.0.0.1:$((BASE+2)) check inter 2s rise 2 fall 3
+  server s3 127.0.0.1:$((BASE+3)) check inter 2s rise 2 fall 3
+HAP
+  haproxy -f "$tmp/haproxy.cfg" -db & pids+=($!)
+  HAPROXY_PID=$!
+
+  cat > "$tmp/lb.yaml" <<YML
+global: { maxconn: 9000 }
+defaults:
+  timeouts: { connect: 5s, client: 50s, server: 50s, tunnel: 1h }
+frontends:
+  - { name: fe, bind: 127.0.0.1:$TRIREME_PORT, backend: be }
+backends:
+  - name: be
+    balance: roundrobin
+    check: { type: tcp, inter: 2s, rise: 2, fall: 3 }
+    servers:
+      - { name: s1, address: 127.0.0.1:$((BASE+1)) }
+      - { name: s2, address: 127.0.0.1:$((BASE+2)) }
+      - { name: s3, address: 127.0.0.1:$((BASE+3)) }
+YML
+  DOTNET_gcServer=0 "$TRIREME" lb --config "$tmp/lb.yaml" > "$tmp/trireme.log" 2>&1 & pids+=($!)
+  TRIREME_PID=$!
+  for port in $DIRECT_PORT $HAPROXY_PORT $TRIREME_PORT; do
+    for _ in $(seq 60); do curl -sf "http://127.0.0.1:$port/" > /dev/null && break; sleep 0.5; done
+    curl -sf "http://127.0.0.1:$port/" > /dev/null || { echo "# port $port not answering" >&2; cat "$tmp/trireme.log" >&2; exit 1; }
+  done
+}

@@ -48,7 +48,15 @@ public sealed class ApiServerHost : IAsyncDisposable
             clientCas.ImportFromPemFile(options.ClientCaFile);
         }
 
-        var builder = WebApplication.CreateSlimBuilder();
+        // Nothing here reads appsettings files: root the host at the binaries and do not watch for config
+        // changes. The default (working directory, reload on change) puts a recursive inotify watch on
+        // wherever the process was started — every data-dir write wakes it, and from / it would walk the
+        // whole tree.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         builder.Logging.ClearProviders();
         builder.Logging.AddProvider(new ForwardingLoggerProvider(logs));
         builder.Logging.AddFilter(ForwardingLoggerProvider.AspNetCoreCategory, LogLevel.Warning);

@@ -28,7 +28,15 @@ internal sealed class StatsServer(BalancerHost host, StatsConfig config) : IAsyn
 
     public async Task StartAsync()
     {
-        var builder = WebApplication.CreateSlimBuilder();
+        // Nothing here reads appsettings files: root the host at the binaries and do not watch for config
+        // changes. The default (working directory, reload on change) puts a recursive inotify watch on
+        // wherever the process was started — every data-dir write wakes it, and from / it would walk the
+        // whole tree.
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         builder.Logging.ClearProviders();
         builder.WebHost.ConfigureKestrel(k =>
         {

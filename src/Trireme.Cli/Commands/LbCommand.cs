@@ -76,6 +76,9 @@ public static class LbCommand
         }
 
         BalancerConfig parsed;
+        // What the file looked like when it was read: an edit made before the watcher below exists
+        // (the balancer is already serving by then) must still cause a reload, not be lost.
+        var parsedStamp = FileStamp(path);
         try
         {
             parsed = ConfigParser.ParseFile(path);
@@ -154,6 +157,11 @@ public static class LbCommand
             watcher.Created += (_, _) => reloads.Writer.TryWrite(true);
             watcher.Renamed += (_, _) => reloads.Writer.TryWrite(true);
             watcher.EnableRaisingEvents = true;
+            if (FileStamp(path) != parsedStamp)
+            {
+                reloads.Writer.TryWrite(true);
+            }
+
             try
             {
                 while (await reloads.Reader.WaitToReadAsync(stop.Token).ConfigureAwait(false))
@@ -174,6 +182,12 @@ public static class LbCommand
         }
 
         return 0;
+    }
+
+    private static (DateTime Modified, long Length) FileStamp(string path)
+    {
+        var info = new FileInfo(path);
+        return info.Exists ? (info.LastWriteTimeUtc, info.Length) : default;
     }
 
     private static Command CreateSetServer()

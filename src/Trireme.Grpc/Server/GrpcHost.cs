@@ -74,7 +74,11 @@ public sealed class GrpcHost : IAsyncDisposable
         // appsettings changes (a FileSystemWatcher). A store's --data-dir often lives below it, and then
         // every WAL write wakes that watcher (perf: ~4 % of a leader's CPU). Nothing here reads config
         // files, so root it at the binaries instead.
-        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = AppContext.BaseDirectory });
+        WebApplicationBuilder builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ContentRootPath = AppContext.BaseDirectory,
+            Args = ["--hostBuilder:reloadConfigOnChange=false"],
+        });
         builder.Logging.ClearProviders();
         if (options.LoggerFactory is not null)
         {

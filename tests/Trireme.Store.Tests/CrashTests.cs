@@ -110,7 +110,7 @@ public sealed class CrashTests
         List<(string Key, long ModRevision)> events = [];
         await Poll.UntilAsync(() =>
         {
-            events = WatchJsonEvents(jsonWatch.OutputTail);
+            events = EtcdctlJson.WatchEvents(jsonWatch.OutputTail);
             return writerZero.All(k => events.Any(e => e.Key == k));
         }, TimeSpan.FromSeconds(60), "the JSON watch to deliver every acknowledged write of writer 0");
         Assert.True(events[0].ModRevision >= from, $"first event at {events[0].ModRevision}, watch began at {from}");
@@ -155,32 +155,6 @@ public sealed class CrashTests
         Assert.Single(hashes.Distinct());
         Assert.True(Directory.EnumerateFiles(Path.Combine(cluster.Members[leader].DataDir, "member", "snap"), "*.snap").Any(),
             "the killed member had taken snapshots");
-    }
-
-    /// <summary>(key, mod_revision) of every event in etcdctl's <c>watch -w json</c> output, one response per line.</summary>
-    private static List<(string Key, long ModRevision)> WatchJsonEvents(string output)
-    {
-        var events = new List<(string, long)>();
-        foreach (var line in output.Split('\n'))
-        {
-            if (!line.StartsWith('{'))
-            {
-                continue;
-            }
-
-            using var document = System.Text.Json.JsonDocument.Parse(line);
-            if (document.RootElement.TryGetProperty("Events", out var list) && list.ValueKind == System.Text.Json.JsonValueKind.Array)
-            {
-                foreach (var e in list.EnumerateArray())
-                {
-                    var kv = e.GetProperty("kv");
-                    events.Add((System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(kv.GetProperty("key").GetString()!)),
-                        kv.GetProperty("mod_revision").GetInt64()));
-                }
-            }
-        }
-
-        return events;
     }
 
     [Fact]

@@ -428,34 +428,13 @@ public sealed class KillLinearizabilityTests(ITestOutputHelper output)
         {
             // Only whole lines: etcdctl may be writing the last one.
             var text = File.ReadAllText(watchFile);
-            events = WatchJsonEvents(text[..(text.LastIndexOf('\n') + 1)]);
+            events = EtcdctlJson.WatchEvents(text[..(text.LastIndexOf('\n') + 1)]);
             return expected.All(k => events.Any(e => e.Key == k));
         }, TimeSpan.FromSeconds(90), "etcdctl's watch to deliver every acknowledged write under " + WatchedPrefix);
         for (var i = 1; i < events.Count; i++)
         {
             Assert.True(events[i].ModRevision > events[i - 1].ModRevision, $"watch events out of order or repeated: {events[i - 1]} then {events[i]}");
         }
-    }
-
-    /// <summary>(key, mod_revision) of every event in etcdctl's <c>watch -w json</c> output, one response per line.</summary>
-    private static List<(string Key, long ModRevision)> WatchJsonEvents(string output)
-    {
-        var events = new List<(string, long)>();
-        foreach (var line in output.Split('\n').Where(l => l.StartsWith('{')))
-        {
-            using var document = System.Text.Json.JsonDocument.Parse(line);
-            if (document.RootElement.TryGetProperty("Events", out var list) && list.ValueKind == System.Text.Json.JsonValueKind.Array)
-            {
-                foreach (var e in list.EnumerateArray())
-                {
-                    var kv = e.GetProperty("kv");
-                    events.Add((System.Text.Encoding.UTF8.GetString(Convert.FromBase64String(kv.GetProperty("key").GetString()!)),
-                        kv.GetProperty("mod_revision").GetInt64()));
-                }
-            }
-        }
-
-        return events;
     }
 
     private static ByteString Bytes(string s) => ByteString.CopyFromUtf8(s);

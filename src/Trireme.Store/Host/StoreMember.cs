@@ -223,7 +223,9 @@ public sealed partial class StoreMember : IAsyncDisposable
         return true;
     }
 
-    private void OnFrame(ulong from, byte[] frame)
+    /// <summary>On a transport thread: the frame's buffer is reused once this returns, and the codec
+    /// copies what the message keeps (entry payloads, context, snapshot) out of it.</summary>
+    private void OnFrame(ulong from, ReadOnlyMemory<byte> frame)
     {
         if (RaftWireCodec.TryDecode(frame, out var message) && message.From == from)
         {

@@ -109,35 +109,13 @@ public sealed partial class StoreMember
         while (_raft.HasReady())
         {
             var ready = _raft.TakeReady();
-            if (ready.MaySendBeforePersist)
+            if (ready.Snapshot is null)
             {
-                // A leader with a durable term sends its Appends first, so the followers' fsyncs run while
-                // its own does (Raft thesis §10.2.1); the core counts its own entries only after Advance.
-                Send(ready.Messages);
-                Persist(ready);
+                DrainEntriesReady(ready);
             }
             else
             {
-                Persist(ready);
-                Send(ready.Messages);
-            }
-
-            if (ready.SoftState is { } soft)
-            {
-                OnSoftState(soft);
-            }
-
-            if (ready.Snapshot is { } snapshot && snapshot.Metadata.Index > _appliedIndex)
-            {
-                RestoreStateMachine(snapshot.Data.Span);
-                _appliedIndex = _snapshotIndex = snapshot.Metadata.Index;
-                _appliedTerm = snapshot.Metadata.Term;
-                SyncTransportPeers();
-            }
-
-            foreach (var entry in ready.CommittedEntries)
-            {
-                Apply(entry);
+                DrainSnapshotReady(ready);
             }
 
             foreach (var state in ready.ReadStates)
@@ -148,6 +126,63 @@ public sealed partial class StoreMember
             _raft.Advance(ready);
             ServeReadyReads();
             MaybeSnapshot();
+        }
+    }
+
+    /// <summary>
+    /// The common Ready: the committed entries are applied (and their clients answered) BEFORE this
+    /// Ready's new entries are written. The core hands out for applying only entries an earlier Ready
+    /// made durable (and committed on a majority), so nothing they reveal depends on this Ready's fsync;
+    /// under load that fsync no longer sits between a commit and its answer. A leader with a durable term
+    /// also sends first (Raft thesis §10.2.1): the followers' fsyncs run while its own does, and the core
+    /// counts its own entries only after Advance. Everyone else persists before sending.
+    /// </summary>
+    private void DrainEntriesReady(Ready ready)
+    {
+        if (ready.MaySendBeforePersist)
+        {
+            Send(ready.Messages);
+        }
+
+        if (ready.SoftState is { } soft)
+        {
+            OnSoftState(soft);
+        }
+
+        foreach (var entry in ready.CommittedEntries)
+        {
+            Apply(entry);
+        }
+
+        Persist(ready);
+        if (!ready.MaySendBeforePersist)
+        {
+            Send(ready.Messages);
+        }
+    }
+
+    /// <summary>A Ready that installs a snapshot keeps the contract's plain order: persist the file and
+    /// marker, send, restore the state machine, then apply what follows it.</summary>
+    private void DrainSnapshotReady(Ready ready)
+    {
+        Persist(ready);
+        Send(ready.Messages);
+        if (ready.SoftState is { } soft)
+        {
+            OnSoftState(soft);
+        }
+
+        if (ready.Snapshot is { } snapshot && snapshot.Metadata.Index > _appliedIndex)
+        {
+            RestoreStateMachine(snapshot.Data.Span);
+            _appliedIndex = _snapshotIndex = snapshot.Metadata.Index;
+            _appliedTerm = snapshot.Metadata.Term;
+            SyncTransportPeers();
+        }
+
+        foreach (var entry in ready.CommittedEntries)
+        {
+            Apply(entry);
         }
     }
 

@@ -25,49 +25,18 @@ public sealed partial class StoreStateMachine
     }
 
     /// <summary>The snapshot as one array (what <see cref="WriteSnapshot"/> writes).</summary>
-    public byte[] Snapshot()
-    {
-        var writer = new WireWriter(1024 + (int)Math.Min(int.MaxValue / 2, _mvcc.AccountedBytes));
-        writer.Raw(SnapshotMagic);
-        writer.Byte(SnapshotFormatVersion);
-        writer.UVarint((ulong)AppliedIndex);
-        writer.Varint(_mvcc.CurrentRevision);
-        writer.Varint(_mvcc.CompactRevision);
-        writer.UVarint((ulong)_mvcc.History.Count);
-        foreach (StoredRevision record in _mvcc.History)
-        {
-            writer.Varint(record.Revision.Main);
-            writer.Varint(record.Revision.Sub);
-            writer.Bool(record.Tombstone);
-            writer.Bytes(record.Kv.Key);
-            if (!record.Tombstone)
-            {
-                writer.Varint(record.Kv.CreateRevision);
-                writer.Varint(record.Kv.Version);
-                writer.Bytes(record.Kv.Value);
-                writer.Varint(record.Kv.Lease);
-            }
-        }
+    public byte[] Snapshot() => CaptureSnapshot().Encode();
 
-        IReadOnlyList<KeyLease> leases = Leases.All();
-        writer.UVarint((ulong)leases.Count);
-        foreach (KeyLease lease in leases)
-        {
-            writer.Varint(lease.Id);
-            writer.Varint(lease.Ttl);
-            writer.Varint(lease.RemainingTtl);
-        }
-
-        writer.UVarint((ulong)_alarms.Count);
-        foreach (AlarmMember alarm in _alarms)
-        {
-            writer.UVarint(alarm.MemberId);
-            writer.Byte((byte)alarm.Alarm);
-        }
-
-        writer.UInt32(Crc32C.Compute(writer.Written));
-        return writer.Written.ToArray();
-    }
+    /// <summary>
+    /// An immutable view of the replicated state as of now, whose <see cref="StoreSnapshotView.Encode"/>
+    /// may run on any thread while this state machine moves on. Capturing copies references only (the
+    /// history's records and their key/value arrays are never mutated once stored, and compaction
+    /// rebuilds the list rather than the records), so the owner's thread pays an array copy of one
+    /// pointer per revision instead of encoding and checksumming the whole store.
+    /// </summary>
+    public StoreSnapshotView CaptureSnapshot() => new(
+        AppliedIndex, _mvcc.CurrentRevision, _mvcc.CompactRevision, _mvcc.History.ToArray(),
+        [.. Leases.All().Select(l => (l.Id, l.Ttl, l.RemainingTtl))], [.. _alarms], _mvcc.AccountedBytes);
 
     /// <summary>
     /// Replaces the whole replicated state with a snapshot (a follower catching up, or a restart).

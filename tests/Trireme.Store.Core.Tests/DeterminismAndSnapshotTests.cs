@@ -3,7 +3,8 @@
 // entries) applied to independent instances give equal HashKV and byte-identical snapshots; an
 // instance restored from a snapshot midway and fed the rest of the log ends identical; replaying
 // entries at or below the applied index (crash recovery) changes nothing. Also: snapshots round-trip
-// exactly, and corrupt snapshots are refused without touching the instance.
+// exactly, a view captured for background encoding keeps the state at capture, and corrupt
+// snapshots are refused without touching the instance.
 using Trireme.Store.Core;
 using Trireme.Store.Core.Codec;
 using static Trireme.Store.Core.Tests.TestStore;
@@ -115,6 +116,24 @@ public sealed class DeterminismAndSnapshotTests
         Assert.Equal(a.Snapshot(), b.Snapshot());
         Assert.Equal(a.Snapshot(), restored.Snapshot());
         Assert.True(a.CurrentRevision > 100, $"the log wrote too little to prove anything: revision {a.CurrentRevision}, alarms {a.Alarms.Count}, bytes {a.AccountedBytes}");
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void A_captured_view_encodes_the_state_at_capture_while_the_machine_moves_on(int seed)
+    {
+        // The host encodes the view on another thread while the loop keeps applying (and compacting):
+        // the bytes must be those of the state at capture, whatever happened after it.
+        List<byte[]> log = RandomLog(seed, 1500);
+        var a = new StoreStateMachine(SmallQuota);
+        Feed(a, log, 0, 700);
+        byte[] expected = a.Snapshot();
+        StoreSnapshotView view = a.CaptureSnapshot();
+        Feed(a, log, 700, log.Count);
+        Assert.Equal(700, view.AppliedIndex);
+        Assert.Equal(expected, view.Encode());
+        Assert.NotEqual(expected, a.Snapshot());
     }
 
     [Fact]

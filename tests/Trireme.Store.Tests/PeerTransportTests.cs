@@ -19,7 +19,7 @@ public sealed class PeerTransportTests
     {
         public ConcurrentQueue<(ulong From, byte[] Frame)> Frames { get; } = new();
         public ConcurrentQueue<ulong> Unreachable { get; } = new();
-        public void OnFrame(ulong from, byte[] frame) => Frames.Enqueue((from, frame));
+        public void OnFrame(ulong from, ReadOnlyMemory<byte> frame) => Frames.Enqueue((from, frame.ToArray())); // the buffer is pooled
         public void OnUnreachable(ulong peer) => Unreachable.Enqueue(peer);
     }
 

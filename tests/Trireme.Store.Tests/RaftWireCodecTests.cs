@@ -57,6 +57,19 @@ public sealed class RaftWireCodecTests
     }
 
     [Fact]
+    public void Decoded_message_owns_its_bytes_so_the_receive_buffer_can_be_reused()
+    {
+        var original = Sample();
+        var frame = RaftWireCodec.Encode(original);
+        Assert.True(RaftWireCodec.TryDecode(frame, out var decoded));
+        Array.Fill(frame, (byte)0xEE); // what the transport's pooled buffer may hold next
+        Assert.Equal(original.Context.ToArray(), decoded.Context.ToArray());
+        Assert.Equal(original.Entries.Select(e => Convert.ToHexString(e.Data.Span)),
+            decoded.Entries.Select(e => Convert.ToHexString(e.Data.Span)));
+        Assert.Equal(original.Snapshot!.Data.ToArray(), decoded.Snapshot!.Data.ToArray());
+    }
+
+    [Fact]
     public void Seeded_fuzz_of_the_decoder_never_throws()
     {
         var random = new Random(4242);

@@ -72,6 +72,26 @@ public sealed class WalTests
     }
 
     [Fact]
+    public async Task Blocking_append_with_an_idle_writer_is_written_inline_and_recovered()
+    {
+        using var dir = new TempDir();
+        await using (var wal = WriteAheadLog.Open(dir.Path, new WalOptions(), out _))
+        {
+            // Nothing queued: each blocking append is written and fsynced on this thread.
+            wal.Append(new WalHardState(1, 1, 0), Range(1, 1, 2));
+            wal.Append(new WalHardState(1, 1, 2), Range(1, 3, 4));
+            Assert.Equal(2, wal.InlineWrites);
+            Assert.Equal(2, wal.DataSyncs);
+            await wal.SaveMarkerAsync(new WalSnapshotMarker(2, 1)); // queued writes still go through the writer
+            wal.Append(null, Range(1, 5, 5));
+        }
+
+        using var reopened = new DisposeSync(WriteAheadLog.Open(dir.Path, new WalOptions(), out var state));
+        Assert.Equal(new WalHardState(1, 1, 2), state.HardState);
+        Assert.Equal([3UL, 4, 5], state.Entries.Select(e => e.Index));
+    }
+
+    [Fact]
     public async Task Concurrent_appends_are_group_committed_and_all_recovered()
     {
         using var dir = new TempDir();

@@ -109,35 +109,13 @@ public sealed partial class StoreMember
         while (_raft.HasReady())
         {
             var ready = _raft.TakeReady();
-            if (ready.MaySendBeforePersist)
+            if (ready.Snapshot is null)
             {
-                // A leader with a durable term sends its Appends first, so the followers' fsyncs run while
-                // its own does (Raft thesis §10.2.1); the core counts its own entries only after Advance.
-                Send(ready.Messages);
-                Persist(ready);
+                DrainEntriesReady(ready);
             }
             else
             {
-                Persist(ready);
-                Send(ready.Messages);
-            }
-
-            if (ready.SoftState is { } soft)
-            {
-                OnSoftState(soft);
-            }
-
-            if (ready.Snapshot is { } snapshot && snapshot.Metadata.Index > _appliedIndex)
-            {
-                RestoreStateMachine(snapshot.Data.Span);
-                _appliedIndex = _snapshotIndex = snapshot.Metadata.Index;
-                _appliedTerm = snapshot.Metadata.Term;
-                SyncTransportPeers();
-            }
-
-            foreach (var entry in ready.CommittedEntries)
-            {
-                Apply(entry);
+                DrainSnapshotReady(ready);
             }
 
             foreach (var state in ready.ReadStates)
@@ -148,6 +126,64 @@ public sealed partial class StoreMember
             _raft.Advance(ready);
             ServeReadyReads();
             MaybeSnapshot();
+        }
+    }
+
+    /// <summary>
+    /// The common Ready: the committed entries are applied (and their clients answered) BEFORE this
+    /// Ready's new entries are written. The core hands out for applying only entries an earlier Ready
+    /// made durable (and committed on a majority), so nothing they reveal depends on this Ready's fsync;
+    /// under load that fsync no longer sits between a commit and its answer. A leader with a durable term
+    /// also sends first (Raft thesis §10.2.1): the followers' fsyncs run while its own does, and the core
+    /// counts its own entries only after Advance. Everyone else persists before sending.
+    /// </summary>
+    private void DrainEntriesReady(Ready ready)
+    {
+        if (ready.MaySendBeforePersist)
+        {
+            Send(ready.Messages);
+        }
+
+        if (ready.SoftState is { } soft)
+        {
+            OnSoftState(soft);
+        }
+
+        foreach (var entry in ready.CommittedEntries)
+        {
+            Apply(entry);
+        }
+
+        Persist(ready);
+        if (!ready.MaySendBeforePersist)
+        {
+            Send(ready.Messages);
+        }
+    }
+
+    /// <summary>A Ready that installs a snapshot keeps the contract's plain order: persist the file and
+    /// marker, send, restore the state machine, then apply what follows it.</summary>
+    private void DrainSnapshotReady(Ready ready)
+    {
+        Persist(ready);
+        Send(ready.Messages);
+        if (ready.SoftState is { } soft)
+        {
+            OnSoftState(soft);
+        }
+
+        if (ready.Snapshot is { } snapshot && snapshot.Metadata.Index > _appliedIndex)
+        {
+            RestoreStateMachine(snapshot.Data.Span);
+            _snapshotEpoch++;
+            _appliedIndex = _snapshotIndex = snapshot.Metadata.Index;
+            _appliedTerm = snapshot.Metadata.Term;
+            SyncTransportPeers();
+        }
+
+        foreach (var entry in ready.CommittedEntries)
+        {
+            Apply(entry);
         }
     }
 
@@ -227,6 +263,7 @@ public sealed partial class StoreMember
         _appliedTerm = entry.Term;
         if (entry.Type == EntryType.ConfChange)
         {
+            _snapshotEpoch++;
             ApplyConfChange(entry);
             _store.MarkApplied((long)entry.Index);
             return;
@@ -361,26 +398,53 @@ public sealed partial class StoreMember
     private bool IsPublished(MemberInfo me) =>
         me.Name == _options.Name && me.ClientUrls.SequenceEqual(_options.AdvertiseClientUrls);
 
-    /// <summary>Every SnapshotCount applied entries: snapshot the state machine and let the core compact
-    /// its log, on the loop (the state is the loop's); then write the snapshot file (fsync + rename), mark
-    /// it in the WAL and release older segments in the background. The file is as large as the store
-    /// (tens of MB under load) and its write + fsync stalled every member's loop for a noticeable time
-    /// every SnapshotCount entries, which showed as bursts of slow puts and even elections. Safe
-    /// because nothing depends on the file until its marker is written: until then a restart recovers
-    /// from the previous snapshot plus the WAL, whose segments are released only after the marker.
-    /// One write at a time; a snapshot that falls due meanwhile waits for it.</summary>
+    /// <summary>
+    /// Every SnapshotCount applied entries: capture an immutable view of the state machine on the loop
+    /// (a copy of one reference per revision), encode it in the background, then back on the loop let
+    /// the core compact its log with it, and write the snapshot file (fsync + rename), mark it in the WAL
+    /// and release older segments in the background again. Encoding tens of MB on the loop stalled every
+    /// write for hundreds of ms, and so did the file write, which showed as bursts of slow puts and even
+    /// elections. Safe because nothing depends on the file until its marker is written: until then a
+    /// restart recovers from the previous snapshot plus the WAL, whose segments are released only after
+    /// the marker. An encoding overtaken by a conf change or an installed snapshot is dropped (the core
+    /// must record the configuration in force at the snapshot's index). One snapshot at a time.
+    /// </summary>
     private void MaybeSnapshot()
     {
-        if (_appliedIndex - _snapshotIndex < _options.SnapshotCount || !_snapshotWrite.IsCompleted)
+        if (_appliedIndex - _snapshotIndex < _options.SnapshotCount || !_snapshotEncode.IsCompleted ||
+            !_snapshotWrite.IsCompleted)
         {
             return;
         }
 
-        var data = EncodeSnapshot();
-        _raft.Compact(_appliedIndex, data);
+        var (index, term, epoch, previous) = (_appliedIndex, _appliedTerm, _snapshotEpoch, _snapshotIndex);
+        var members = MemberIdentity.Encode(_members.Values.OrderBy(m => m.Id).ToList());
+        var view = _store.CaptureSnapshot();
+        _snapshotIndex = index;
+        _snapshotEncode = Task.Run(() =>
+        {
+            var data = EncodeSnapshot(members, view.Encode());
+            // If the loop is stopping or its inbox is full the snapshot is skipped; the next one is due
+            // SnapshotCount entries later.
+            Post(() => CompactWithSnapshot(index, term, epoch, previous, data));
+        });
+    }
+
+    private void CompactWithSnapshot(ulong index, ulong term, long epoch, ulong previous, byte[] data)
+    {
+        if (epoch != _snapshotEpoch || _stopping)
+        {
+            if (_snapshotIndex == index)
+            {
+                _snapshotIndex = previous; // retry at the next round
+            }
+
+            return;
+        }
+
+        _raft.Compact(index, data);
         var conf = _raft.Status.ConfState;
-        var snapshot = new StoredSnapshot(_appliedIndex, _appliedTerm, conf.Voters, conf.Learners, data);
-        _snapshotIndex = _appliedIndex;
+        var snapshot = new StoredSnapshot(index, term, conf.Voters, conf.Learners, data);
         _snapshotWrite = Task.Run(() => WriteSnapshotFiles(snapshot));
     }
 

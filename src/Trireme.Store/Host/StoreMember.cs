@@ -61,6 +61,13 @@ public sealed partial class StoreMember : IAsyncDisposable
     /// <summary>The background write of the last snapshot file (see MaybeSnapshot).</summary>
     private Task _snapshotWrite = Task.CompletedTask;
 
+    /// <summary>The background encoding of the last captured state-machine view (see MaybeSnapshot).</summary>
+    private Task _snapshotEncode = Task.CompletedTask;
+
+    /// <summary>Bumped on the loop whenever the configuration or the whole state changes under a
+    /// snapshot being encoded (a conf change applied, a snapshot installed): such an encoding is stale.</summary>
+    private long _snapshotEpoch;
+
     private StoreMember(StoreMemberOptions options, ILogger logger)
     {
         _options = options;
@@ -159,10 +166,8 @@ public sealed partial class StoreMember : IAsyncDisposable
     }
 
     /// <summary>Snapshot payload: <c>[u32 members JSON length][members JSON][store snapshot]</c>.</summary>
-    private byte[] EncodeSnapshot()
+    private static byte[] EncodeSnapshot(byte[] members, byte[] store)
     {
-        var members = MemberIdentity.Encode(_members.Values.OrderBy(m => m.Id).ToList());
-        var store = _store.Snapshot();
         var bytes = new byte[4 + members.Length + store.Length];
         BinaryPrimitives.WriteUInt32LittleEndian(bytes, (uint)members.Length);
         members.CopyTo(bytes, 4);
@@ -223,7 +228,9 @@ public sealed partial class StoreMember : IAsyncDisposable
         return true;
     }
 
-    private void OnFrame(ulong from, byte[] frame)
+    /// <summary>On a transport thread: the frame's buffer is reused once this returns, and the codec
+    /// copies what the message keeps (entry payloads, context, snapshot) out of it.</summary>
+    private void OnFrame(ulong from, ReadOnlyMemory<byte> frame)
     {
         if (RaftWireCodec.TryDecode(frame, out var message) && message.From == from)
         {
@@ -286,6 +293,7 @@ public sealed partial class StoreMember : IAsyncDisposable
         _inbox.Writer.TryComplete();
         _inboxSignal.Set();
         await _loopStopped.Task.ConfigureAwait(false);
+        await _snapshotEncode.ConfigureAwait(false);
         await _snapshotWrite.ConfigureAwait(false);
         await _transport.DisposeAsync().ConfigureAwait(false);
         await _wal.DisposeAsync().ConfigureAwait(false);

@@ -12,7 +12,10 @@ namespace Trireme.Store.Raft;
 /// [u32 entryCount] { [u64 term][u64 index][u8 entryType][u32 len][data] }*
 /// if snapshot: [u64 index][u64 term][u32 voters][u64]* [u32 learners][u64]* [u32 len][data]
 /// </code>
-/// Decoding is a typed rejection: malformed peer input returns false, never throws.
+/// Decoding is a typed rejection: malformed peer input returns false, never throws. A decoded message
+/// owns its bytes: entry payloads, context and snapshot data are copied out of the input, so the input
+/// may be a pooled receive buffer, and a log entry does not keep a whole (often large-object-heap)
+/// frame alive until compaction.
 /// </summary>
 public static class RaftWireCodec
 {
@@ -207,7 +210,7 @@ public static class RaftWireCodec
                 return false;
             }
 
-            v = _input.Slice(_at, (int)length);
+            v = length == 0 ? ReadOnlyMemory<byte>.Empty : _input.Slice(_at, (int)length).ToArray();
             _at += (int)length;
             return true;
         }

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net;
@@ -8,8 +9,9 @@ using Microsoft.Extensions.Logging;
 
 namespace Trireme.Store.Transport;
 
-/// <summary>Called on a transport thread for each inbound frame; must not block for long.</summary>
-public delegate void PeerFrameHandler(ulong from, byte[] frame);
+/// <summary>Called on a transport thread for each inbound frame; must not block for long. The frame
+/// lives in a pooled receive buffer that is reused once the handler returns: copy what you keep.</summary>
+public delegate void PeerFrameHandler(ulong from, ReadOnlyMemory<byte> frame);
 
 /// <summary>
 /// TCP (optionally mutual-TLS) links between store members carrying opaque length-prefixed frames
@@ -85,7 +87,7 @@ public sealed partial class PeerTransport : IAsyncDisposable
     /// "unreachable") when the peer is unknown or its queue is full.</summary>
     public bool Send(ulong to, byte[] frame)
     {
-        if (_peers.TryGetValue(to, out var peer) && peer.Queue.Writer.TryWrite(frame))
+        if (_peers.TryGetValue(to, out var peer) && (peer.TrySendInline(frame) || peer.Queue.Writer.TryWrite(frame)))
         {
             return true;
         }
@@ -139,7 +141,7 @@ public sealed partial class PeerTransport : IAsyncDisposable
                 return;
             }
 
-            await ReadFrames(stream, from).ConfigureAwait(false);
+            await ReadFramesOnThread(stream, from).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or SocketException
             or ObjectDisposedException or System.Security.Authentication.AuthenticationException)
@@ -168,13 +170,43 @@ public sealed partial class PeerTransport : IAsyncDisposable
         return _removed.ContainsKey(from) ? PeerHandshake.RemovedMember : PeerHandshake.Accepted;
     }
 
-    private async Task ReadFrames(Stream stream, ulong from)
+    /// <summary>Frames up to this size are read into buffers rented from the shared pool (an Append of
+    /// up to 1 MiB of entries plus headers); larger ones (snapshots) get an array of their own.</summary>
+    private const int MaxPooledFrameBytes = 2 * 1024 * 1024;
+
+    /// <summary>
+    /// Reads frames with blocking reads on a thread of its own (one per inbound connection, two per
+    /// member in a 3-member cluster). An async read completes on the socket engine's thread and is then
+    /// queued to the thread pool before the frame reaches the Raft loop; a blocking reader is woken by
+    /// the kernel and hands the frame to the loop directly, one thread wake-up less per message.
+    /// </summary>
+    private Task ReadFramesOnThread(Stream stream, ulong from)
+    {
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                ReadFrames(stream, from);
+                done.TrySetResult();
+            }
+            catch (Exception e) when (e is IOException or OperationCanceledException or SocketException
+                or ObjectDisposedException)
+            {
+                done.TrySetResult(); // the connection went away; routine
+            }
+        }) { IsBackground = true, Name = $"peer-in-{from:x}" };
+        thread.Start();
+        return done.Task;
+    }
+
+    private void ReadFrames(Stream stream, ulong from)
     {
         var reader = new BufferedStream(stream, 64 * 1024);
-        var header = new byte[4];
+        Span<byte> header = stackalloc byte[4];
         while (!_stopping.IsCancellationRequested)
         {
-            await reader.ReadExactlyAsync(header, _stopping.Token).ConfigureAwait(false);
+            reader.ReadExactly(header);
             var length = BinaryPrimitives.ReadUInt32LittleEndian(header);
             if (length > _options.MaxFrameBytes)
             {
@@ -182,14 +214,25 @@ public sealed partial class PeerTransport : IAsyncDisposable
                 return;
             }
 
-            var frame = new byte[length];
-            await reader.ReadExactlyAsync(frame, _stopping.Token).ConfigureAwait(false);
-            if (_removed.ContainsKey(from))
+            var pooled = length <= MaxPooledFrameBytes;
+            var buffer = pooled ? ArrayPool<byte>.Shared.Rent((int)length) : new byte[length];
+            try
             {
-                return;
-            }
+                reader.ReadExactly(buffer, 0, (int)length);
+                if (_removed.ContainsKey(from))
+                {
+                    return;
+                }
 
-            _onFrame(from, frame);
+                _onFrame(from, buffer.AsMemory(0, (int)length));
+            }
+            finally
+            {
+                if (pooled)
+                {
+                    ArrayPool<byte>.Shared.Return(buffer);
+                }
+            }
         }
     }
 

@@ -48,7 +48,7 @@ public sealed class ActiveActiveTests
     public async Task Requests_over_the_in_flight_limit_get_429_with_retry_after()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var server = await InProcessServer.StartAsync(o => o.MaxRequestsInflight = 0);
+        await using var server = await InProcessServer.StartAsync(o => (o.MaxRequestsInflight, o.MaxRequestsQueued) = (0, 0));
         var response = await server.Admin.GetAsync("/api/v1/namespaces", ct);
         Assert.Equal((HttpStatusCode)429, response.StatusCode);
         Assert.Equal("1", response.Headers.GetValues("Retry-After").Single());

@@ -93,6 +93,7 @@ public sealed class ActiveActiveTests
         public ValueTask<WriteResult> DeleteAsync(string key, long expectedModRevision, CancellationToken ct) => inner.DeleteAsync(key, expectedModRevision, ct);
         public IAsyncEnumerable<StoreEvent> WatchAsync(string prefix, long fromRevision, CancellationToken ct) => inner.WatchAsync(prefix, fromRevision, ct);
         public ValueTask<long> CurrentRevisionAsync(CancellationToken ct) => inner.CurrentRevisionAsync(ct);
+        public ValueTask<PrefixChanges> ChangesSinceAsync(string prefix, long sinceRevision, CancellationToken ct) => inner.ChangesSinceAsync(prefix, sinceRevision, ct);
         public ValueTask CompactAsync(long revision, CancellationToken ct) => inner.CompactAsync(revision, ct);
         public ValueTask<IReadOnlyList<StoreMemberHealth>> HealthAsync(CancellationToken ct) => inner.HealthAsync(ct);
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;

@@ -22,18 +22,18 @@ public sealed class ApiServerOptions
     public int MaxMutatingRequestsInflight { get; set; } = 200;
 
     /// <summary>
-    /// Read-only requests that may wait for a slot once all are busy, before 429. Five times the
-    /// limit: a stall of a few hundred ms at the read rates seen here fits; each waiter costs a few
-    /// hundred bytes beside the request Kestrel already holds. (kube-apiserver's APF queues hold 50
-    /// per queue over 64-128 queues per priority level — thousands in all.)
+    /// Read-only requests that may wait for a slot once all are busy, before 429: what one APF priority
+    /// level of kube-apiserver holds at its defaults (64 queues × 50). Each waiter costs a few hundred
+    /// bytes beside the HTTP/2 stream Kestrel already holds for it.
     /// </summary>
-    public int MaxRequestsQueued { get; set; } = 2000;
+    public int MaxRequestsQueued { get; set; } = 3200;
 
     /// <summary>
-    /// Mutating requests that may wait for a slot before 429: one second of the 5,000-node heartbeat
-    /// rate (1,000 writes/s), so a store stall of up to a second is absorbed instead of refused.
+    /// Mutating requests that may wait for a slot before 429: the same 3,200 (64 queues × 50, the
+    /// defaults of the APF level that carries kubelets' writes) — over three seconds of the 5,000-node
+    /// heartbeat rate (1,000 writes/s), where 1,000 (one second) still refused writes in a 1.3 s stall.
     /// </summary>
-    public int MaxMutatingRequestsQueued { get; set; } = 1000;
+    public int MaxMutatingRequestsQueued { get; set; } = 3200;
 
     /// <summary>
     /// How long a queued request waits for a slot before 429: kube-apiserver bounds the queue wait at

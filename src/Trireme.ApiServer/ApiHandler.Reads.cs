@@ -8,7 +8,8 @@ using Trireme.ApiServer.Storage;
 
 namespace Trireme.ApiServer;
 
-// get, list (linearizable from the store, or from the watch cache with resourceVersion=0), watch.
+// get, list (consistent: from the watch cache once it proves itself current, else the store;
+// resourceVersion=0: from the cache as it is; exact or a continue past the cache: the store), watch.
 public sealed partial class ApiHandler
 {
     /// <summary>kube-apiserver sends a bookmark about once a minute to watchers that allow them.</summary>
@@ -91,6 +92,12 @@ public sealed partial class ApiHandler
             await cache.Ready.WaitAsync(ct).ConfigureAwait(false);
             (items, revision) = cache.List(filter);
         }
+        else if (rv.Length == 0 && _server.Caches.TryGetValue(r.Plural, out var consistent)
+                 && await ConsistentListFromCacheAsync(consistent, filter, limit, continueText, ct).ConfigureAwait(false) is { } page)
+        {
+            (items, revision) = (page.Items, page.Revision);
+            next = page.NextKey is { } nextKey ? EncodeContinue(new ContinueToken(page.Revision, nextKey)) : null;
+        }
         else
         {
             (items, revision, next) = await ListFromStoreAsync(r, ns, filter, limit, continueText, ParseRevision(rv, "resourceVersion"), ct)
@@ -104,20 +111,61 @@ public sealed partial class ApiHandler
             return;
         }
 
-        var metadata = new JsonObject { ["resourceVersion"] = rvText };
-        if (next is not null)
+        await WriteListAsync(http, r, rvText, next, items, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// Writes a list without putting its items into a new JsonArray: items from the watch cache are
+    /// shared by every reader, and adding a node to an array makes the array its parent.
+    /// </summary>
+    private static async Task WriteListAsync(HttpContext http, ResourceInfo r, string resourceVersion, string? continueToken,
+        List<JsonObject> items, CancellationToken ct)
+    {
+        http.Response.StatusCode = 200;
+        http.Response.ContentType = "application/json";
+        using var buffer = new PooledBufferWriter();
+        using (var writer = new Utf8JsonWriter(buffer))
         {
-            metadata["continue"] = next;
+            writer.WriteStartObject();
+            writer.WriteString("kind"u8, r.ListKind);
+            writer.WriteString("apiVersion"u8, r.GroupVersion);
+            writer.WriteStartObject("metadata"u8);
+            writer.WriteString("resourceVersion"u8, resourceVersion);
+            if (continueToken is not null)
+            {
+                writer.WriteString("continue"u8, continueToken);
+            }
+
+            writer.WriteEndObject();
+            writer.WriteStartArray("items"u8);
+            foreach (var item in items)
+            {
+                item.WriteTo(writer);
+            }
+
+            writer.WriteEndArray();
+            writer.WriteEndObject();
         }
 
-        var list = new JsonObject
+        http.Response.ContentLength = buffer.WrittenCount;
+        await http.Response.Body.WriteAsync(buffer.WrittenMemory, ct).ConfigureAwait(false);
+    }
+
+    /// <summary>
+    /// A list with resourceVersion unset from the watch cache once it has proved itself current
+    /// (<see cref="WatchCache.ConsistentPageAsync"/>); a continue page from it only while it still holds
+    /// the token's revision. Null sends the request to the store.
+    /// </summary>
+    private static async Task<CachePage?> ConsistentListFromCacheAsync(WatchCache cache, WatchFilter filter, long limit, string continueText,
+        CancellationToken ct)
+    {
+        if (continueText.Length > 0)
         {
-            ["kind"] = r.ListKind,
-            ["apiVersion"] = r.GroupVersion,
-            ["metadata"] = metadata,
-            ["items"] = new JsonArray(items.Select(i => (JsonNode)i).ToArray()),
-        };
-        await WriteJsonAsync(http, 200, list, ct).ConfigureAwait(false);
+            var token = DecodeContinue(continueText);
+            return cache.PageAt(token.Rv, filter, token.Start, limit);
+        }
+
+        return await cache.ConsistentPageAsync(filter, limit, ct).ConfigureAwait(false);
     }
 
     /// <summary>

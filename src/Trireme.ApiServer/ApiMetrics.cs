@@ -19,6 +19,8 @@ public sealed class ApiMetrics : IDisposable
     private long _inflightReadOnly;
     private long _inflightMutating;
     private long _rejected;
+    private InflightLimiter? _readOnlyLimiter;
+    private InflightLimiter? _mutatingLimiter;
 
     public ApiMetrics()
     {
@@ -37,6 +39,9 @@ public sealed class ApiMetrics : IDisposable
     }
 
     public ref long Inflight(bool mutating) => ref mutating ? ref _inflightMutating : ref _inflightReadOnly;
+
+    /// <summary>The limiters whose queues /metrics reports.</summary>
+    public void Track(InflightLimiter readOnly, InflightLimiter mutating) => (_readOnlyLimiter, _mutatingLimiter) = (readOnly, mutating);
 
     public void Rejected() => Interlocked.Increment(ref _rejected);
 
@@ -68,7 +73,42 @@ public sealed class ApiMetrics : IDisposable
         text.Append("# HELP apiserver_dropped_requests_total Number of requests rejected with 429 by the max-in-flight filter.\n");
         text.Append("# TYPE apiserver_dropped_requests_total counter\n");
         text.Append(CultureInfo.InvariantCulture, $"apiserver_dropped_requests_total {Interlocked.Read(ref _rejected)}\n");
+        RenderQueues(text);
         return text.ToString();
+    }
+
+    // Names follow kube-apiserver's API Priority and Fairness metrics, with request_kind in place of
+    // priority_level and flow_schema (Trireme has one FIFO queue per kind).
+    private void RenderQueues(StringBuilder text)
+    {
+        if (_readOnlyLimiter is null || _mutatingLimiter is null)
+        {
+            return;
+        }
+
+        var kinds = new[] { ("mutating", _mutatingLimiter), ("readOnly", _readOnlyLimiter) };
+        text.Append("# HELP apiserver_flowcontrol_current_inqueue_requests Number of requests currently waiting in the queue of this apiserver per request kind.\n");
+        text.Append("# TYPE apiserver_flowcontrol_current_inqueue_requests gauge\n");
+        foreach (var (kind, limiter) in kinds)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"apiserver_flowcontrol_current_inqueue_requests{{request_kind=\"{kind}\"}} {limiter.Queued}\n");
+        }
+
+        text.Append("# HELP apiserver_flowcontrol_request_queue_wait_seconds Time requests that left the queue spent waiting in it (sum and count).\n");
+        text.Append("# TYPE apiserver_flowcontrol_request_queue_wait_seconds summary\n");
+        foreach (var (kind, limiter) in kinds)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"apiserver_flowcontrol_request_queue_wait_seconds_sum{{request_kind=\"{kind}\"}} {limiter.WaitTotal.TotalSeconds:0.######}\n");
+            text.Append(CultureInfo.InvariantCulture, $"apiserver_flowcontrol_request_queue_wait_seconds_count{{request_kind=\"{kind}\"}} {limiter.QueuedTotal}\n");
+        }
+
+        text.Append("# HELP apiserver_flowcontrol_rejected_requests_total Requests answered 429 by the queue, by reason (queue-full or time-out).\n");
+        text.Append("# TYPE apiserver_flowcontrol_rejected_requests_total counter\n");
+        foreach (var (kind, limiter) in kinds)
+        {
+            text.Append(CultureInfo.InvariantCulture, $"apiserver_flowcontrol_rejected_requests_total{{reason=\"queue-full\",request_kind=\"{kind}\"}} {limiter.RejectedQueueFull}\n");
+            text.Append(CultureInfo.InvariantCulture, $"apiserver_flowcontrol_rejected_requests_total{{reason=\"time-out\",request_kind=\"{kind}\"}} {limiter.RejectedTimedOut}\n");
+        }
     }
 
     public void Dispose() => _meter.Dispose();

@@ -77,13 +77,17 @@ public sealed partial class ApiServerContext
             var longRunning = watch || info?.Subresource == "log";
             if (!longRunning)
             {
-                if (!TryEnter(mutating))
+                switch (await EnterAsync(mutating, ct).ConfigureAwait(false))
                 {
-                    throw new ApiException(429, "TooManyRequests", "Too many requests, please try again later.",
-                        new JsonObject { ["retryAfterSeconds"] = 1 }) { RetryAfterSeconds = 1 };
+                    case AdmissionOutcome.Admitted:
+                        entered = true;
+                        break;
+                    case AdmissionOutcome.Canceled:
+                        return;
+                    default:
+                        throw new ApiException(429, "TooManyRequests", "Too many requests, please try again later.",
+                            new JsonObject { ["retryAfterSeconds"] = 1 }) { RetryAfterSeconds = 1 };
                 }
-
-                entered = true;
             }
 
             if (info is not null)

@@ -34,8 +34,8 @@ public sealed partial class ApiServerContext : IAsyncDisposable
     public string AdvertisedAddress { get; set; } = "";
 
     private readonly ILogger _log;
-    private int _inflightReadOnly;
-    private int _inflightMutating;
+    private readonly InflightLimiter _readOnlyLimiter;
+    private readonly InflightLimiter _mutatingLimiter;
 
     public ApiServerContext(ApiServerOptions options, IKeyValueStore store, X509Certificate2Collection clientCas,
         X509Certificate2? servingCertificate, TimeProvider clock, ILoggerFactory logs)
@@ -45,6 +45,9 @@ public sealed partial class ApiServerContext : IAsyncDisposable
         Clock = clock;
         _log = logs.CreateLogger("Trireme.ApiServer");
         Objects = new ResourceStore(store);
+        _readOnlyLimiter = new InflightLimiter(options.MaxRequestsInflight, options.MaxRequestsQueued, options.MaxQueueWait, clock);
+        _mutatingLimiter = new InflightLimiter(options.MaxMutatingRequestsInflight, options.MaxMutatingRequestsQueued, options.MaxQueueWait, clock);
+        Metrics.Track(_readOnlyLimiter, _mutatingLimiter);
         Allocator = new ServiceAllocator(store, options.ServiceClusterIpRange, options.ServiceNodePortRange);
         foreach (var r in Registry.All.Where(r => !r.IsVirtual))
         {
@@ -195,26 +198,29 @@ public sealed partial class ApiServerContext : IAsyncDisposable
         }),
     };
 
-    /// <summary>Admits a request under the max-in-flight limits; false means answer 429.</summary>
-    public bool TryEnter(bool mutating)
+    /// <summary>
+    /// Admits a request under the max-in-flight limits, waiting in its kind's bounded FIFO queue when
+    /// every slot is busy. Anything but Admitted owns no slot (429, or nothing for a client gone).
+    /// </summary>
+    public async ValueTask<AdmissionOutcome> EnterAsync(bool mutating, CancellationToken requestAborted)
     {
-        var limit = mutating ? Options.MaxMutatingRequestsInflight : Options.MaxRequestsInflight;
-        ref var counter = ref mutating ? ref _inflightMutating : ref _inflightReadOnly;
-        if (Interlocked.Increment(ref counter) > limit)
+        var outcome = await (mutating ? _mutatingLimiter : _readOnlyLimiter).EnterAsync(requestAborted).ConfigureAwait(false);
+        if (outcome == AdmissionOutcome.Admitted)
         {
-            Interlocked.Decrement(ref counter);
+            Interlocked.Increment(ref Metrics.Inflight(mutating));
+        }
+        else if (outcome != AdmissionOutcome.Canceled)
+        {
             Metrics.Rejected();
-            return false;
         }
 
-        Interlocked.Increment(ref Metrics.Inflight(mutating));
-        return true;
+        return outcome;
     }
 
     public void Exit(bool mutating)
     {
-        Interlocked.Decrement(ref mutating ? ref _inflightMutating : ref _inflightReadOnly);
         Interlocked.Decrement(ref Metrics.Inflight(mutating));
+        (mutating ? _mutatingLimiter : _readOnlyLimiter).Exit();
     }
 
     public async ValueTask DisposeAsync()

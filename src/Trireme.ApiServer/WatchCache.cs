@@ -11,6 +11,13 @@ public enum WatchEventType { Added, Modified, Deleted, Bookmark }
 /// <summary>One change as clients see it: the object (with resourceVersion) and its revision.</summary>
 public sealed record CachedEvent(WatchEventType Type, string Key, JsonObject Object, JsonObject? Previous, long Revision);
 
+/// <summary>
+/// One page of a list served from the cache: the matching objects (shared: read, never change), the
+/// cache revision they are the state at, and the key of the first matching object left out by the
+/// limit (null when none is left).
+/// </summary>
+public sealed record CachePage(List<JsonObject> Items, long Revision, string? NextKey);
+
 /// <summary>A watcher's filter: namespace, name, label and field selectors.</summary>
 public sealed record WatchFilter(string? Namespace, string? Name, LabelSelector Labels, FieldSelector Fields);
 
@@ -21,7 +28,7 @@ public sealed record WatchFilter(string? Namespace, string? Name, LabelSelector 
 /// older ones get 410 Gone, as kube-apiserver's cacher answers. A watcher that cannot keep up
 /// (its bounded queue fills) is closed; the client re-lists, which is the protocol's recovery.
 /// </summary>
-public sealed class WatchCache : IAsyncDisposable
+public sealed partial class WatchCache : IAsyncDisposable
 {
     /// <summary>kube-apiserver's default cache window is 100 events per resource grown on demand; 1024 covers kubectl and controllers.</summary>
     public const int EventWindow = 1024;
@@ -39,6 +46,9 @@ public sealed class WatchCache : IAsyncDisposable
     private readonly TaskCompletionSource _ready = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task? _feed;
     private long _revision;
+
+    /// <summary>Completed (and dropped) by the next change of revision; created only while someone waits.</summary>
+    private TaskCompletionSource? _advanced;
 
     /// <summary>The oldest revision a watch may resume from (exclusive).</summary>
     private long _windowStart;
@@ -137,6 +147,7 @@ public sealed class WatchCache : IAsyncDisposable
             _window.Clear();
             _revision = revision;
             _windowStart = revision;
+            SignalAdvanced();
         }
 
         return revision + 1;
@@ -164,6 +175,7 @@ public sealed class WatchCache : IAsyncDisposable
                 if (previous is null)
                 {
                     _revision = e.Kv.ModRevision;
+                    SignalAdvanced();
                     return;
                 }
 
@@ -175,6 +187,7 @@ public sealed class WatchCache : IAsyncDisposable
             }
 
             _revision = e.Kv.ModRevision;
+            SignalAdvanced();
             _window.AddLast(cached);
             if (_window.Count > EventWindow)
             {

@@ -48,7 +48,7 @@ public sealed class ActiveActiveTests
     public async Task Requests_over_the_in_flight_limit_get_429_with_retry_after()
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var server = await InProcessServer.StartAsync(o => o.MaxRequestsInflight = 0);
+        await using var server = await InProcessServer.StartAsync(o => (o.MaxRequestsInflight, o.MaxRequestsQueued) = (0, 0));
         var response = await server.Admin.GetAsync("/api/v1/namespaces", ct);
         Assert.Equal((HttpStatusCode)429, response.StatusCode);
         Assert.Equal("1", response.Headers.GetValues("Retry-After").Single());
@@ -93,6 +93,7 @@ public sealed class ActiveActiveTests
         public ValueTask<WriteResult> DeleteAsync(string key, long expectedModRevision, CancellationToken ct) => inner.DeleteAsync(key, expectedModRevision, ct);
         public IAsyncEnumerable<StoreEvent> WatchAsync(string prefix, long fromRevision, CancellationToken ct) => inner.WatchAsync(prefix, fromRevision, ct);
         public ValueTask<long> CurrentRevisionAsync(CancellationToken ct) => inner.CurrentRevisionAsync(ct);
+        public ValueTask<PrefixChanges> ChangesSinceAsync(string prefix, long sinceRevision, CancellationToken ct) => inner.ChangesSinceAsync(prefix, sinceRevision, ct);
         public ValueTask CompactAsync(long revision, CancellationToken ct) => inner.CompactAsync(revision, ct);
         public ValueTask<IReadOnlyList<StoreMemberHealth>> HealthAsync(CancellationToken ct) => inner.HealthAsync(ct);
         public ValueTask DisposeAsync() => ValueTask.CompletedTask;

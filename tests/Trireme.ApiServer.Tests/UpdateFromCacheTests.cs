@@ -190,6 +190,7 @@ public sealed class UpdateFromCacheTests
         }
 
         public ValueTask<long> CurrentRevisionAsync(CancellationToken ct) => inner.CurrentRevisionAsync(ct);
+        public ValueTask<PrefixChanges> ChangesSinceAsync(string prefix, long sinceRevision, CancellationToken ct) => inner.ChangesSinceAsync(prefix, sinceRevision, ct);
         public ValueTask CompactAsync(long revision, CancellationToken ct) => inner.CompactAsync(revision, ct);
         public ValueTask<IReadOnlyList<StoreMemberHealth>> HealthAsync(CancellationToken ct) => inner.HealthAsync(ct);
         public ValueTask DisposeAsync() => inner.DisposeAsync();

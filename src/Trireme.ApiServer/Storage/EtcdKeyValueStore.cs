@@ -223,6 +223,18 @@ public sealed class EtcdKeyValueStore : IKeyValueStore
         return response.Header.Revision;
     }
 
+    public async ValueTask<PrefixChanges> ChangesSinceAsync(string prefix, long sinceRevision, CancellationToken ct)
+    {
+        // etcd (and Trireme's store, which follows applierV3backend) reads every key of the range when
+        // a mod-revision filter is set, prunes, then applies the limit; Count is taken before pruning.
+        var request = new RangeRequest
+        {
+            Key = Bytes(prefix), RangeEnd = PrefixEnd(prefix), MinModRevision = sinceRevision + 1, KeysOnly = true, Limit = 1,
+        };
+        var response = await CallAsync(EtcdMethods.KVRange, request, RangeResponse.Parser, ct).ConfigureAwait(false);
+        return new PrefixChanges(response.Header.Revision, response.Count, response.Kvs.Count > 0 ? response.Kvs[0].ModRevision : 0);
+    }
+
     public async ValueTask CompactAsync(long revision, CancellationToken ct) =>
         await CallAsync(EtcdMethods.KVCompact, new CompactionRequest { Revision = revision }, CompactionResponse.Parser, ct).ConfigureAwait(false);
 

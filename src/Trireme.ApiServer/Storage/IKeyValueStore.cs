@@ -41,6 +41,13 @@ public sealed class StoreCompactedException(long compactRevision)
 /// <summary>The store could not be reached or answered with an error (503 to clients).</summary>
 public sealed class StoreUnavailableException(string message, Exception? inner = null) : Exception(message, inner);
 
+/// <summary>
+/// What a consistent read from the watch cache needs to prove the cache current: at the store's
+/// current Revision, how many keys the prefix holds, and the mod revision of one key changed after
+/// the revision asked about (0 when none was).
+/// </summary>
+public readonly record struct PrefixChanges(long Revision, long Count, long ChangedModRevision);
+
 /// <summary>Health of one store member, for componentstatuses (etcd-N) and /readyz.</summary>
 public sealed record StoreMemberHealth(string Name, bool Healthy, string Error);
 
@@ -71,6 +78,15 @@ public interface IKeyValueStore : IAsyncDisposable
     IAsyncEnumerable<StoreEvent> WatchAsync(string prefix, long fromRevision, CancellationToken ct);
 
     ValueTask<long> CurrentRevisionAsync(CancellationToken ct);
+
+    /// <summary>
+    /// A linearizable check of the prefix against a copy at sinceRevision: the key count and one key
+    /// modified after sinceRevision, without values (etcd: a keys-only Range with min_mod_revision and
+    /// limit 1, whose count is the prefix's whole count). The copy equals the store's current state
+    /// exactly when no key changed and the counts agree: every remaining key is unchanged since the
+    /// copy, so a missing one would show as a smaller count.
+    /// </summary>
+    ValueTask<PrefixChanges> ChangesSinceAsync(string prefix, long sinceRevision, CancellationToken ct);
 
     ValueTask CompactAsync(long revision, CancellationToken ct);
 

@@ -186,6 +186,16 @@ public sealed class MemoryKeyValueStore : IKeyValueStore
         }
     }
 
+    public ValueTask<PrefixChanges> ChangesSinceAsync(string prefix, long sinceRevision, CancellationToken ct)
+    {
+        lock (_lock)
+        {
+            var keys = _live.Values.Where(kv => kv.Key.StartsWith(prefix, StringComparison.Ordinal)).ToList();
+            var changed = keys.FirstOrDefault(kv => kv.ModRevision > sinceRevision);
+            return ValueTask.FromResult(new PrefixChanges(_revision, keys.Count, changed?.ModRevision ?? 0));
+        }
+    }
+
     public ValueTask CompactAsync(long revision, CancellationToken ct)
     {
         lock (_lock)

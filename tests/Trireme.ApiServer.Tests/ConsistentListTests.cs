@@ -8,7 +8,6 @@
 // server over the in-memory store, wrapped to count configmap list reads and to hold watch events.
 using System.Net;
 using System.Net.Http.Headers;
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json.Nodes;
 using Trireme.ApiServer.Storage;
@@ -44,7 +43,7 @@ public sealed class ConsistentListTests
     public async Task Quiet_resource_lists_from_the_cache_and_a_store_write_is_in_the_next_list()
     {
         var ct = TestContext.Current.CancellationToken;
-        var store = new WatchGatedStore(new MemoryKeyValueStore());
+        var store = new GatedStore(new MemoryKeyValueStore());
         await using var server = await InProcessServer.StartAsync(store: store);
         await CreateAsync(server, "a", ct);
         // Another prefix moves the store's revision past the configmap cache's.
@@ -52,9 +51,9 @@ public sealed class ConsistentListTests
             Json("""{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"}}"""), ct)).StatusCode);
         Assert.True(server.Host.Context.Caches["configmaps"].Revision < await store.CurrentRevisionAsync(ct));
 
-        var lists = store.ConfigMapLists;
+        var lists = store.Lists;
         Assert.Equal(["a"], Names(await OkAsync(await server.Admin.GetAsync(ConfigMaps, ct), ct)));
-        Assert.Equal(lists, store.ConfigMapLists);
+        Assert.Equal(lists, store.Lists);
 
         for (var i = 0; i < 20; i++)
         {
@@ -67,16 +66,16 @@ public sealed class ConsistentListTests
     public async Task A_cache_held_behind_the_store_falls_back_to_the_store_and_is_not_stale()
     {
         var ct = TestContext.Current.CancellationToken;
-        var store = new WatchGatedStore(new MemoryKeyValueStore());
+        var store = new GatedStore(new MemoryKeyValueStore());
         await using var server = await InProcessServer.StartAsync(store: store);
         await CreateAsync(server, "a", ct);
         await Poll.UntilAsync(() => server.Host.Context.Caches["configmaps"].Get($"{Prefix}default/a") is not null);
 
         store.HoldWatches();
         Assert.Equal(WriteOutcome.Succeeded, (await store.CreateAsync($"{Prefix}default/b", StoredConfigMap("b"), ct)).Outcome);
-        var lists = store.ConfigMapLists;
+        var lists = store.Lists;
         Assert.Equal(["a", "b"], Names(await OkAsync(await server.Admin.GetAsync(ConfigMaps, ct), ct)));
-        Assert.True(store.ConfigMapLists > lists, "the list was answered by the store");
+        Assert.True(store.Lists > lists, "the list was answered by the store");
         store.ReleaseWatches();
     }
 
@@ -84,7 +83,7 @@ public sealed class ConsistentListTests
     public async Task Limit_and_continue_page_from_the_cache_and_a_continue_after_a_change_keeps_its_snapshot()
     {
         var ct = TestContext.Current.CancellationToken;
-        var store = new WatchGatedStore(new MemoryKeyValueStore());
+        var store = new GatedStore(new MemoryKeyValueStore());
         await using var server = await InProcessServer.StartAsync(store: store);
         foreach (var name in new[] { "e", "b", "d", "a", "c" })
         {
@@ -92,7 +91,7 @@ public sealed class ConsistentListTests
         }
 
         await Poll.UntilAsync(() => server.Host.Context.Caches["configmaps"].Get($"{Prefix}default/e") is not null);
-        var lists = store.ConfigMapLists;
+        var lists = store.Lists;
         var seen = new List<string>();
         string? token = null;
         for (var page = 0; page < 10; page++)
@@ -108,7 +107,7 @@ public sealed class ConsistentListTests
         }
 
         Assert.Equal(["a", "b", "c", "d", "e"], seen);
-        Assert.Equal(lists, store.ConfigMapLists);
+        Assert.Equal(lists, store.Lists);
 
         var first = await OkAsync(await server.Admin.GetAsync($"{ConfigMaps}?limit=2", ct), ct);
         Assert.Equal(["a", "b"], Names(first));
@@ -131,77 +130,5 @@ public sealed class ConsistentListTests
             Assert.Equal(["a"], Names(await OkAsync(await server.Admin.GetAsync($"{ConfigMaps}?resourceVersion=0", ct), ct)));
             Assert.Equal(["a"], Names(await OkAsync(await server.Admin.GetAsync(ConfigMaps, ct), ct)));
         }
-    }
-
-    /// <summary>The in-memory store, counting configmap list reads, with a gate in front of every watch event.</summary>
-    private sealed class WatchGatedStore(IKeyValueStore inner) : IKeyValueStore
-    {
-        private readonly Lock _lock = new();
-        private TaskCompletionSource _open = Opened();
-        private int _configMapLists;
-
-        public int ConfigMapLists => Volatile.Read(ref _configMapLists);
-
-        private static TaskCompletionSource Opened()
-        {
-            var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            open.SetResult();
-            return open;
-        }
-
-        public void HoldWatches()
-        {
-            lock (_lock)
-            {
-                _open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            }
-        }
-
-        public void ReleaseWatches()
-        {
-            lock (_lock)
-            {
-                _open.TrySetResult();
-            }
-        }
-
-        private Task Gate()
-        {
-            lock (_lock)
-            {
-                return _open.Task;
-            }
-        }
-
-        public ValueTask<KeyValue?> GetAsync(string key, CancellationToken ct) => inner.GetAsync(key, ct);
-
-        public ValueTask<RangeResult> ListAsync(string prefix, string startKey, long revision, long limit, CancellationToken ct)
-        {
-            if (prefix.StartsWith(Prefix, StringComparison.Ordinal))
-            {
-                Interlocked.Increment(ref _configMapLists);
-            }
-
-            return inner.ListAsync(prefix, startKey, revision, limit, ct);
-        }
-
-        public ValueTask<WriteResult> CreateAsync(string key, byte[] value, CancellationToken ct) => inner.CreateAsync(key, value, ct);
-        public ValueTask<WriteResult> UpdateAsync(string key, byte[] value, long expectedModRevision, CancellationToken ct) => inner.UpdateAsync(key, value, expectedModRevision, ct);
-        public ValueTask<WriteResult> DeleteAsync(string key, long expectedModRevision, CancellationToken ct) => inner.DeleteAsync(key, expectedModRevision, ct);
-
-        public async IAsyncEnumerable<StoreEvent> WatchAsync(string prefix, long fromRevision, [EnumeratorCancellation] CancellationToken ct)
-        {
-            await foreach (var e in inner.WatchAsync(prefix, fromRevision, ct).ConfigureAwait(false))
-            {
-                await Gate().WaitAsync(ct).ConfigureAwait(false);
-                yield return e;
-            }
-        }
-
-        public ValueTask<long> CurrentRevisionAsync(CancellationToken ct) => inner.CurrentRevisionAsync(ct);
-        public ValueTask<PrefixChanges> ChangesSinceAsync(string prefix, long sinceRevision, CancellationToken ct) => inner.ChangesSinceAsync(prefix, sinceRevision, ct);
-        public ValueTask CompactAsync(long revision, CancellationToken ct) => inner.CompactAsync(revision, ct);
-        public ValueTask<IReadOnlyList<StoreMemberHealth>> HealthAsync(CancellationToken ct) => inner.HealthAsync(ct);
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 }

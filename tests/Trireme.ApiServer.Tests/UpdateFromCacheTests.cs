@@ -7,7 +7,6 @@
 // store wrapped to count reads and to hold back watch events on demand.
 using System.Net;
 using System.Net.Http.Headers;
-using System.Runtime.CompilerServices;
 using System.Text;
 using System.Text.Json.Nodes;
 using Trireme.ApiServer.Storage;
@@ -106,93 +105,5 @@ public sealed class UpdateFromCacheTests
 
         store.ReleaseWatches();
         await CacheCaughtUpAsync(server, Rv(reverted));
-    }
-
-    /// <summary>The in-memory store, counting configmap reads and updates, with a gate in front of every watch.</summary>
-    private sealed class GatedStore(IKeyValueStore inner) : IKeyValueStore
-    {
-        /// <summary>Only configmap keys are counted: the server's own background writes (leases, endpoints) are not the test's.</summary>
-        private const string Counted = "/registry/configmaps/";
-
-        private readonly Lock _lock = new();
-        private TaskCompletionSource _open = Opened();
-        private int _reads;
-        private int _updates;
-
-        public int Reads => Volatile.Read(ref _reads);
-        public int Updates => Volatile.Read(ref _updates);
-
-        private static TaskCompletionSource Opened()
-        {
-            var open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            open.SetResult();
-            return open;
-        }
-
-        public void HoldWatches()
-        {
-            lock (_lock)
-            {
-                _open = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            }
-        }
-
-        public void ReleaseWatches()
-        {
-            lock (_lock)
-            {
-                _open.TrySetResult();
-            }
-        }
-
-        private Task Gate()
-        {
-            lock (_lock)
-            {
-                return _open.Task;
-            }
-        }
-
-        public ValueTask<KeyValue?> GetAsync(string key, CancellationToken ct)
-        {
-            if (key.StartsWith(Counted, StringComparison.Ordinal))
-            {
-                Interlocked.Increment(ref _reads);
-            }
-
-            return inner.GetAsync(key, ct);
-        }
-
-        public ValueTask<RangeResult> ListAsync(string prefix, string startKey, long revision, long limit, CancellationToken ct) =>
-            inner.ListAsync(prefix, startKey, revision, limit, ct);
-
-        public ValueTask<WriteResult> CreateAsync(string key, byte[] value, CancellationToken ct) => inner.CreateAsync(key, value, ct);
-
-        public ValueTask<WriteResult> UpdateAsync(string key, byte[] value, long expectedModRevision, CancellationToken ct)
-        {
-            if (key.StartsWith(Counted, StringComparison.Ordinal))
-            {
-                Interlocked.Increment(ref _updates);
-            }
-
-            return inner.UpdateAsync(key, value, expectedModRevision, ct);
-        }
-
-        public ValueTask<WriteResult> DeleteAsync(string key, long expectedModRevision, CancellationToken ct) => inner.DeleteAsync(key, expectedModRevision, ct);
-
-        public async IAsyncEnumerable<StoreEvent> WatchAsync(string prefix, long fromRevision, [EnumeratorCancellation] CancellationToken ct)
-        {
-            await foreach (var e in inner.WatchAsync(prefix, fromRevision, ct).ConfigureAwait(false))
-            {
-                await Gate().WaitAsync(ct).ConfigureAwait(false);
-                yield return e;
-            }
-        }
-
-        public ValueTask<long> CurrentRevisionAsync(CancellationToken ct) => inner.CurrentRevisionAsync(ct);
-        public ValueTask<PrefixChanges> ChangesSinceAsync(string prefix, long sinceRevision, CancellationToken ct) => inner.ChangesSinceAsync(prefix, sinceRevision, ct);
-        public ValueTask CompactAsync(long revision, CancellationToken ct) => inner.CompactAsync(revision, ct);
-        public ValueTask<IReadOnlyList<StoreMemberHealth>> HealthAsync(CancellationToken ct) => inner.HealthAsync(ct);
-        public ValueTask DisposeAsync() => inner.DisposeAsync();
     }
 }

@@ -66,6 +66,13 @@ public sealed class GratuitousArp : IDisposable
         }
     }
 
+    /// <summary>Builds the frame for <paramref name="address"/> and compiles the send path, sending nothing.</summary>
+    public void Prepare(Ipv4 address)
+    {
+        FrameFor(address);
+        JitWarmUp.Prepare(typeof(GratuitousArp), nameof(Send));
+    }
+
     private byte[] FrameFor(Ipv4 address)
     {
         for (var i = 0; i < _frameAddresses.Length; i++)

@@ -38,6 +38,9 @@ public sealed class NetlinkAddresses : IDisposable
         LinuxNative.ThrowIfFailed(LinuxNative.SetSockOpt(_fd, LinuxNative.SolSocket, LinuxNative.SoRcvTimeo, timeout, timeout.Length), "SO_RCVTIMEO");
     }
 
+    /// <summary>Compiles the request path (Remove's is exercised at start by the stale-VIP sweep).</summary>
+    public void Prepare() => JitWarmUp.Prepare(typeof(NetlinkAddresses), nameof(Add), nameof(Remove), nameof(Request));
+
     public void Add(int interfaceIndex, Ipv4 address, int prefixLength) =>
         Request(RtmNewAddr, NlmFCreate | NlmFExcl, interfaceIndex, address, prefixLength, Eexist);
 

@@ -11,6 +11,13 @@ public interface IVipHolder : IDisposable
 
     /// <summary>One gratuitous ARP per address; a no-op where there is no link layer.</summary>
     void Announce(Ipv4 address);
+
+    /// <summary>Readies what <see cref="Add"/> and <see cref="Announce"/> need for
+    /// <paramref name="address"/> — its ARP frame and the compiled code — without touching the
+    /// interface, so becoming master compiles nothing.</summary>
+    void Prepare(Ipv4 address)
+    {
+    }
 }
 
 /// <summary>A real NIC: netlink for the address, AF_PACKET for the gratuitous ARP. Both sockets are
@@ -35,6 +42,13 @@ public sealed class KernelVipHolder : IVipHolder
     public void Remove(Ipv4 address, int prefixLength) => _netlink.Remove(_link.Index, address, prefixLength);
 
     public void Announce(Ipv4 address) => _arp.Send(address);
+
+    public void Prepare(Ipv4 address)
+    {
+        _arp.Prepare(address);
+        _netlink.Prepare();
+        JitWarmUp.Prepare(typeof(KernelVipHolder), nameof(Add), nameof(Remove), nameof(Announce));
+    }
 
     public void Dispose()
     {

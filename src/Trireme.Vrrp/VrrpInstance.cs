@@ -199,6 +199,7 @@ public sealed partial class VrrpInstance : IDisposable
         using var wake = cancellationToken.Register(poller.Wake);
         RemoveStaleVips();
         WarmUp();
+        poller.Wake(); // compiles the path a SIGTERM takes to wake this loop (one spare wake-up, nothing due)
         var linkUp = link?.IsUp ?? true;
         Router.SetInterfaceUp(Clock(NowTicks), linkUp);
         Router.Start(Clock(NowTicks));
@@ -314,6 +315,21 @@ public sealed partial class VrrpInstance : IDisposable
         PrefixOf(o.VirtualAddresses[0]);
         GratuitousArp.BuildFrame(new byte[6], o.VirtualAddresses[0]);
         LinuxNative.PrepareStubs();
+
+        // What a takeover runs for the first time and cannot run here without sending: compile it now.
+        foreach (var target in _targets)
+        {
+            _transport.Prepare(target);
+        }
+
+        foreach (var address in o.VirtualAddresses)
+        {
+            _holder.Prepare(address);
+        }
+
+        JitWarmUp.Prepare(typeof(VrrpInstance), nameof(SendAdvert), nameof(Attempt));
+        using var meter = new Meter("trireme.vrrp.warm-up");
+        new HostLatency(meter, "warm-up").Record(HostLatencyKind.Timer, 0, 0);
     }
 
     /// <summary>Does what the router asked, then records how long after its cause (the deadline that fired,

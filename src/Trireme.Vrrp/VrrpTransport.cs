@@ -18,6 +18,12 @@ public interface IVrrpTransport : IDisposable
 
     void Send(ReadOnlySpan<byte> datagram, Ipv4 target);
 
+    /// <summary>Readies what a <see cref="Send"/> to <paramref name="target"/> needs — its socket address
+    /// and the compiled code — without sending, so a takeover's first advert costs only the send.</summary>
+    void Prepare(Ipv4 target)
+    {
+    }
+
     /// <summary>Never blocks: the length of the next datagram, or 0 when none is waiting.
     /// <paramref name="arrivalTimestamp"/> is the kernel's receive time as a Stopwatch timestamp (0 if unknown).</summary>
     int TryReceive(Span<byte> buffer, out long arrivalTimestamp);
@@ -70,6 +76,12 @@ public sealed class RawVrrpTransport : IVrrpTransport
         }
     }
 
+    public void Prepare(Ipv4 target)
+    {
+        _addresses.For(target, 0);
+        JitWarmUp.Prepare(typeof(RawVrrpTransport), nameof(Send));
+    }
+
     public int TryReceive(Span<byte> buffer, out long arrivalTimestamp)
     {
         arrivalTimestamp = 0;
@@ -119,6 +131,12 @@ public sealed class LoopbackVrrpTransport : IVrrpTransport
         // Fire-and-forget: a peer that is not running answers with ICMP unreachable, which is ignored.
         var address = _addresses.For(target, _port);
         LinuxNative.SendTo(PollDescriptor, ref MemoryMarshal.GetReference(datagram), datagram.Length, 0, address, address.Length);
+    }
+
+    public void Prepare(Ipv4 target)
+    {
+        _addresses.For(target, _port);
+        JitWarmUp.Prepare(typeof(LoopbackVrrpTransport), nameof(Send));
     }
 
     public int TryReceive(Span<byte> buffer, out long arrivalTimestamp)

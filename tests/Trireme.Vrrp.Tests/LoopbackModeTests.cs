@@ -83,6 +83,24 @@ public sealed class LoopbackModeTests
         }
     }
 
+    [Fact]
+    public void Preparing_a_send_sends_nothing_and_the_send_after_it_arrives()
+    {
+        // The takeover warm-up readies the advert path at start; it must not put a packet on the wire.
+        var port = FreeUdpPort();
+        using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        peer.Bind(new IPEndPoint(IPAddress.Parse("127.77.1.12"), port));
+        using var transport = new LoopbackVrrpTransport(Ipv4.Parse("127.77.1.11"), port);
+        IVrrpTransport asInterface = transport;
+        asInterface.Prepare(Ipv4.Parse("127.77.1.12"));
+        Assert.False(peer.Poll(TimeSpan.FromMilliseconds(300), SelectMode.SelectRead), "Prepare sent a datagram");
+
+        transport.Send([1, 2, 3], Ipv4.Parse("127.77.1.12"));
+        Assert.True(peer.Poll(TimeSpan.FromSeconds(5), SelectMode.SelectRead), "the datagram after Prepare never arrived");
+        var buffer = new byte[16];
+        Assert.Equal(3, peer.Receive(buffer));
+    }
+
     private static int FreeUdpPort()
     {
         using var probe = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);

@@ -23,20 +23,9 @@ chmod 755 "$tmp"
 # wake its file watcher and show up as thread-pool work that has nothing to do with the requests.
 traces=$(mktemp -d /tmp/trireme-lb-strace-XXXXXX)
 pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 0.5
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$tmp" "$traces"
-}
-trap cleanup EXIT
-
-if [ "${NOBUILD:-0}" != 1 ]; then
-  echo "# building trireme (Release)" >&2
-  dotnet build "$REPO/src/Trireme.Cli" -c Release -nologo -clp:ErrorsOnly >&2
-fi
-TRIREME="$REPO/src/Trireme.Cli/bin/Release/net10.0/trireme"
 source ./procs.sh
+trap 'stop_all "$tmp" "$traces"' EXIT
+build_trireme
 start_all
 
 tick_us=$((1000000 / $(getconf CLK_TCK)))

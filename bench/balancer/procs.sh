@@ -3,6 +3,23 @@
 # same settings, all on 127.0.0.1 from port BASE. Needs: BASE, tmp (a temp dir), pids (array; every
 # PID started is appended for the caller's cleanup), TRIREME (the binary).
 # Sets HAPROXY_PID, TRIREME_PID, HAPROXY_PORT, TRIREME_PORT, DIRECT_PORT.
+
+# Stops every PID in `pids` (SIGTERM, then SIGKILL after half a second) and removes the given dirs.
+stop_all() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  sleep 0.5
+  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
+  rm -rf "$@"
+}
+
+# Builds trireme (unless NOBUILD=1) and sets TRIREME to the binary. Needs REPO.
+build_trireme() {
+  if [ "${NOBUILD:-0}" != 1 ]; then
+    echo "# building trireme (Release)" >&2
+    dotnet build "$REPO/src/Trireme.Cli" -c Release -nologo -clp:ErrorsOnly >&2
+  fi
+  TRIREME="$REPO/src/Trireme.Cli/bin/Release/net10.0/trireme"
+}
 start_all() {
   DIRECT_PORT=$((BASE+1)); HAPROXY_PORT=$((BASE+10)); TRIREME_PORT=$((BASE+20))
   cat > "$tmp/nginx.conf" <<NGX

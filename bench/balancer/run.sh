@@ -22,21 +22,10 @@ ulimit -n "$(ulimit -Hn)"
 tmp=$(mktemp -d /tmp/trireme-lb-bench-XXXXXX)
 chmod 755 "$tmp"
 pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  sleep 0.5
-  for p in "${pids[@]}"; do kill -9 "$p" 2>/dev/null || true; done
-  rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-if [ "${NOBUILD:-0}" != 1 ]; then
-  echo "# building trireme (Release)" >&2
-  dotnet build "$REPO/src/Trireme.Cli" -c Release -nologo -clp:ErrorsOnly >&2
-fi
-TRIREME="$REPO/src/Trireme.Cli/bin/Release/net10.0/trireme"
-
 source ./procs.sh
+trap 'stop_all "$tmp"' EXIT
+build_trireme
+
 start_all
 
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }

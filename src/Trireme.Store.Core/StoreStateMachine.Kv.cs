@@ -113,7 +113,8 @@ public sealed partial class StoreStateMachine
         // The key was checked to exist before the txn began; only a "from key" delete earlier in the same
         // txn (which etcd's duplicate check lets through) can have removed it since. etcd panics there;
         // we write an empty value without a lease instead, identically on every member.
-        KeyValue? existing = _mvcc.Get(request.Key);
+        // The plain put (nearly all of them) finds its key once, inside Put.
+        KeyValue? existing = request.IgnoreValue || request.IgnoreLease ? _mvcc.Get(request.Key) : null;
         byte[] value = request.IgnoreValue ? existing?.Value ?? [] : request.Value;
         long lease = request.IgnoreLease ? existing?.Lease ?? 0 : request.Lease;
         (KeyValue written, KeyValue? previous) = _mvcc.Put(request.Key, value, lease);

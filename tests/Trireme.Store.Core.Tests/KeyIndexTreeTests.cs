@@ -39,6 +39,9 @@ public sealed class KeyIndexTreeTests
 
         Assert.Equal(model.Count, tree.Count);
         Assert.Equal(model.Select(Hex), tree.All().Select(k => Hex(k.Key)));
+        // Every key is found where it lives: the leaf directory followed every split, first-key
+        // insert and first-key removal.
+        Assert.All(model, key => Assert.Equal(Hex(key), tree.Find(key) is { } found ? Hex(found.Key) : "missing"));
         for (int i = 0; i < 300; i++)
         {
             byte[] key = RandomKey();

@@ -73,11 +73,16 @@ public sealed partial class StoreMember : IAsyncDisposable
         _options = options;
         _logger = logger;
         _loop = new Thread(RunLoop) { IsBackground = true, Name = $"raft-loop-{options.Name}" };
+        Id = options.MemberId;
+        ClusterId = options.ClusterId;
     }
 
     public StoreMemberOptions Options => _options;
-    public ulong Id => _options.MemberId;
-    public ulong ClusterId => _options.ClusterId;
+
+    /// <summary>Hashed once here: every applied entry and every response header reads it.</summary>
+    public ulong Id { get; }
+
+    public ulong ClusterId { get; }
     public IPEndPoint PeerEndpoint { get; private set; } = null!;
 
     /// <summary>Leader as last seen by the loop (0 = none); safe to read from any thread.</summary>

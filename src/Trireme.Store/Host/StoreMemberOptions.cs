@@ -42,6 +42,7 @@ public sealed record StoreMemberOptions
     /// <summary>How long a proposal or linearizable read waits before "request timed out" (etcd: ~7 s).</summary>
     public TimeSpan RequestTimeout { get; init; } = TimeSpan.FromSeconds(7);
 
+    /// <summary>Derived (a SHA-256) on every read: callers keep the value (<see cref="StoreMember.Id"/>).</summary>
     public ulong MemberId => MemberIdentity.MemberId(Self.PeerUrls, ClusterToken);
     public ulong ClusterId => MemberIdentity.ClusterId(ClusterToken);
 

@@ -1,6 +1,6 @@
 // Proves the WAL's recovery never crashes on damaged files and always answers with its typed rejection:
 // a seeded fuzz target copies a real multi-segment WAL (written by WriteAheadLog itself), damages it —
-// random bytes, truncation, appended garbage, duplicated or dropped spans, and records with a VALID CRC
+// random bytes, truncation, appended garbage, duplicated, dropped or zeroed spans, and records with a VALID CRC
 // around random or hostile payloads (unknown types, wrong sizes, entry indexes that jump, go back, or sit
 // at 0 and ulong.MaxValue), which is what reaches the payload decoders and the overwrite rule — and
 // opens it. The only acceptable outcomes: it opens, holding a contiguous log above its snapshot marker
@@ -125,8 +125,9 @@ public sealed class WalRecoveryFuzzTests
         var which = random.Next(files.Count);
         var bytes = files[which].Bytes;
         var at = bytes.Length == 0 ? 0 : random.Next(bytes.Length);
-        bytes = random.Next(8) switch
+        bytes = random.Next(9) switch
         {
+            7 => Zero(bytes, at, random.Next(1, 600)), // a zeroed span (pages a crash never wrote)
             0 => Flip(bytes, random),
             1 => bytes[..at], // truncate
             2 => [.. bytes, .. RandomBytes(random, random.Next(1, 64))], // trailing garbage
@@ -141,6 +142,12 @@ public sealed class WalRecoveryFuzzTests
         {
             files.RemoveAt(random.Next(files.Count)); // a lost segment file
         }
+    }
+
+    private static byte[] Zero(byte[] bytes, int at, int count)
+    {
+        bytes.AsSpan(at, Math.Min(count, bytes.Length - at)).Clear();
+        return bytes;
     }
 
     private static byte[] Flip(byte[] bytes, Random random)

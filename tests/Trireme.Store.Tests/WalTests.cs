@@ -1,8 +1,10 @@
 // Proves the WAL's durability contract: what an append acknowledged comes back after reopening (also
 // across segment rolls and releases); a torn tail at ANY byte offset of the last segment is truncated to
-// the last whole record; damage in the middle refuses to start naming the file and offset; a crash at an
-// arbitrary moment (a copy of the files taken while appends run) loses no acknowledged append; the record
-// decoder survives seeded random and mutated input. Files live in per-test temp directories.
+// the last whole record, whether the segment ends there (no preallocation) or zeros follow (preallocated:
+// the pages never written) — and appends then continue right after it; damage in the middle refuses to
+// start naming the file and offset; a crash at an arbitrary moment (a copy of the files taken while
+// appends run) loses no acknowledged append; the record decoder survives seeded random and mutated
+// input. Files live in per-test temp directories.
 using System.Text;
 using Trireme.Store.Wal;
 
@@ -133,13 +135,17 @@ public sealed class WalTests
         Assert.Equal(Enumerable.Range(151, 50).Select(i => (ulong)i), state.Entries.Select(e => e.Index));
     }
 
-    [Fact]
-    public async Task Torn_tail_at_every_byte_offset_truncates_to_the_last_whole_record()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Torn_tail_at_every_byte_offset_truncates_to_the_last_whole_record(bool preallocated)
     {
         using var dir = new TempDir();
         var source = dir.Sub("source");
         var recordEnds = new List<long>();
-        await using (var wal = WriteAheadLog.Open(source, new WalOptions(), out _))
+        // Written without preallocation so the file's length marks each record's end; the bytes of the
+        // records are the same either way.
+        await using (var wal = WriteAheadLog.Open(source, new WalOptions { Preallocate = false }, out _))
         {
             for (ulong i = 1; i <= 6; i++)
             {
@@ -149,30 +155,91 @@ public sealed class WalTests
         }
 
         var full = File.ReadAllBytes(WalRecovery.SegmentPath(source, 1));
+        var options = new WalOptions { Preallocate = preallocated, SegmentBytes = 64 * 1024 };
         for (var cut = 0; cut <= full.Length; cut++)
         {
             var copy = dir.Sub($"cut{cut}");
             Directory.CreateDirectory(copy);
             var path = WalRecovery.SegmentPath(copy, 1);
-            File.WriteAllBytes(path, full[..cut]);
+            // Preallocated: what the crash did not write reads as zeros up to the segment's full size.
+            File.WriteAllBytes(path, preallocated ? [.. full[..cut], .. new byte[options.SegmentBytes - cut]] : full[..cut]);
+            var whole = recordEnds.Count(end => end <= cut);
             // cut < 8 leaves a prefix of the segment magic: the segment is rewritten empty.
-            using (new DisposeSync(WriteAheadLog.Open(copy, new WalOptions(), out var state)))
+            await using (var wal = WriteAheadLog.Open(copy, options, out var state))
             {
-                var whole = recordEnds.Count(end => end <= cut);
                 Assert.Equal(whole, state.Entries.Count);
+                if (!preallocated)
+                {
+                    var expectedLength = Math.Max(8, recordEnds.Where(end => end <= cut).DefaultIfEmpty(8).Max());
+                    Assert.Equal(expectedLength, new FileInfo(path).Length);
+                }
+
+                // The next append goes right after the last whole record, nowhere else.
+                await wal.AppendAsync(null, [E(1, (ulong)whole + 1)]);
             }
 
-            var expectedLength = Math.Max(8, recordEnds.Where(end => end <= cut).DefaultIfEmpty(8).Max());
-            Assert.Equal(expectedLength, new FileInfo(path).Length);
+            using (new DisposeSync(WriteAheadLog.Open(copy, options, out var after)))
+            {
+                Assert.Equal(Enumerable.Range(1, whole + 1).Select(i => (ulong)i), after.Entries.Select(e => e.Index));
+            }
+
             Directory.Delete(copy, true);
         }
     }
 
     [Fact]
-    public async Task Bad_crc_in_the_last_record_is_a_torn_tail()
+    public async Task A_preallocated_segment_has_its_full_size_from_the_start_and_keeps_appending_after_reopen()
     {
         using var dir = new TempDir();
-        await using (var wal = WriteAheadLog.Open(dir.Path, new WalOptions(), out _))
+        var options = new WalOptions { SegmentBytes = 64 * 1024 };
+        await using (var wal = WriteAheadLog.Open(dir.Path, options, out _))
+        {
+            Assert.Equal(options.SegmentBytes, new FileInfo(WalRecovery.SegmentPath(dir.Path, 1)).Length);
+            await wal.AppendAsync(new WalHardState(1, 1, 0), Range(1, 1, 3));
+        }
+
+        await using (var wal = WriteAheadLog.Open(dir.Path, options, out var state))
+        {
+            Assert.Equal([1UL, 2, 3], state.Entries.Select(e => e.Index));
+            await wal.AppendAsync(new WalHardState(1, 1, 3), Range(1, 4, 5));
+        }
+
+        using var reopened = new DisposeSync(WriteAheadLog.Open(dir.Path, options, out var final));
+        Assert.Equal(new WalHardState(1, 1, 3), final.HardState);
+        Assert.Equal([1UL, 2, 3, 4, 5], final.Entries.Select(e => e.Index));
+        Assert.Equal(options.SegmentBytes, new FileInfo(WalRecovery.SegmentPath(dir.Path, 1)).Length);
+    }
+
+    [Fact]
+    public async Task Data_after_a_gap_of_zeros_in_the_last_segment_refuses_to_start()
+    {
+        // Zeros then more data is not a tail this WAL can have written (each append follows the last),
+        // so it is damage, not a torn write: refuse rather than drop what follows.
+        using var dir = new TempDir();
+        var options = new WalOptions { SegmentBytes = 64 * 1024 };
+        await using (var wal = WriteAheadLog.Open(dir.Path, options, out _))
+        {
+            await wal.AppendAsync(null, Range(1, 1, 3));
+        }
+
+        var path = WalRecovery.SegmentPath(dir.Path, 1);
+        var bytes = File.ReadAllBytes(path);
+        var dataEnd = bytes.AsSpan().LastIndexOfAnyExcept((byte)0) + 1;
+        bytes[dataEnd + 100] = 0x7F;
+        File.WriteAllBytes(path, bytes);
+        var error = Assert.Throws<WalCorruptException>(() => WriteAheadLog.Open(dir.Path, options, out _));
+        Assert.Equal(path, error.FilePath);
+        Assert.Equal(dataEnd, error.Offset);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Bad_crc_in_the_last_record_is_a_torn_tail(bool preallocated)
+    {
+        using var dir = new TempDir();
+        var options = new WalOptions { Preallocate = preallocated, SegmentBytes = 64 * 1024 };
+        await using (var wal = WriteAheadLog.Open(dir.Path, options, out _))
         {
             await wal.AppendAsync(null, Range(1, 1, 3));
             await wal.AppendAsync(null, Range(1, 4, 6));
@@ -180,9 +247,10 @@ public sealed class WalTests
 
         var path = WalRecovery.SegmentPath(dir.Path, 1);
         var bytes = File.ReadAllBytes(path);
-        bytes[^2] ^= 0x40;
+        var lastDataByte = bytes.AsSpan().LastIndexOfAnyExcept((byte)0); // the file's last byte unless preallocated
+        bytes[lastDataByte - 1] ^= 0x40;
         File.WriteAllBytes(path, bytes);
-        using var reopened = new DisposeSync(WriteAheadLog.Open(dir.Path, new WalOptions(), out var state));
+        using var reopened = new DisposeSync(WriteAheadLog.Open(dir.Path, options, out var state));
         Assert.Equal([1UL, 2, 3], state.Entries.Select(e => e.Index));
         Assert.Contains(state.Notes, n => n.Contains("torn tail", StringComparison.Ordinal));
     }
@@ -207,11 +275,13 @@ public sealed class WalTests
         Assert.Contains($"{path} at byte offset 8", error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public async Task Damage_in_an_older_segment_refuses_even_at_its_end()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task Damage_in_an_older_segment_refuses_even_at_its_end(bool preallocated)
     {
         using var dir = new TempDir();
-        var options = new WalOptions { SegmentBytes = 1024 };
+        var options = new WalOptions { SegmentBytes = 1024, Preallocate = preallocated };
         await using (var wal = WriteAheadLog.Open(dir.Path, options, out _))
         {
             for (ulong i = 1; i <= 40; i++)
@@ -221,9 +291,18 @@ public sealed class WalTests
         }
 
         var first = WalRecovery.SegmentPath(dir.Path, 1);
-        var length = new FileInfo(first).Length;
-        using (var file = new FileStream(first, FileMode.Open))
+        if (preallocated)
         {
+            // The last record of the older segment loses its end, as the tail of the last one could.
+            var bytes = File.ReadAllBytes(first);
+            var dataEnd = bytes.AsSpan().LastIndexOfAnyExcept((byte)0) + 1;
+            bytes.AsSpan(dataEnd - 3, 3).Clear();
+            File.WriteAllBytes(first, bytes);
+        }
+        else
+        {
+            var length = new FileInfo(first).Length;
+            using var file = new FileStream(first, FileMode.Open);
             file.SetLength(length - 3);
         }
 

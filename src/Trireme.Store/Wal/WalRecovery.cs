@@ -1,11 +1,12 @@
 namespace Trireme.Store.Wal;
 
 /// <summary>
-/// Reads every segment in order and rebuilds the log. Rules:
-/// a bad record whose claimed end reaches the end of the LAST segment is a torn write (the process died
-/// mid-append, so that record was never acknowledged): the file is truncated there. Any other bad record
-/// — in an older segment, or followed by more bytes — is corruption of acknowledged data, and recovery
-/// refuses with the file and byte offset.
+/// Reads every segment in order and rebuilds the log. A segment's records end where its data ends: at
+/// the end of the file, or where only zeros follow (the preallocated space never written; no record is
+/// all zeros, a record's length is never 0). Rules: a bad record whose claimed end reaches the end of
+/// the LAST segment's data is a torn write (the process died mid-append, so that record was never
+/// acknowledged): the file is truncated there. Any other bad record — in an older segment, or followed
+/// by more data — is corruption of acknowledged data, and recovery refuses with the file and byte offset.
 /// </summary>
 internal static class WalRecovery
 {
@@ -14,6 +15,9 @@ internal static class WalRecovery
     internal sealed record SegmentInfo(string Path, long Sequence)
     {
         public ulong MaxEntryIndex { get; set; }
+
+        /// <summary>Byte offset just past the last whole record (where the next append goes).</summary>
+        public long DataEnd { get; set; }
     }
 
     public static string SegmentPath(string directory, long sequence) =>
@@ -47,13 +51,16 @@ internal static class WalRecovery
             var segment = segments[i];
             var isLast = i == segments.Count - 1;
             var bytes = File.ReadAllBytes(segment.Path);
-            var offset = ReadMagic(segment.Path, bytes, isLast, notes);
-            while (offset >= 0 && offset < bytes.Length)
+            var dataEnd = bytes.AsSpan().LastIndexOfAnyExcept((byte)0) + 1;
+            var offset = ReadMagic(segment.Path, bytes, dataEnd, isLast, notes);
+            segment.DataEnd = SegmentMagic.Length;
+            while (offset >= 0 && offset < dataEnd)
             {
+                // Decoded against the whole file: a record's own last bytes may be zeros.
                 var status = WalRecord.TryDecode(bytes.AsSpan(offset), out var type, out var payload, out var size);
                 if (status != WalDecodeStatus.Ok)
                 {
-                    var reachesEnd = status == WalDecodeStatus.Truncated || offset + size >= bytes.Length;
+                    var reachesEnd = status == WalDecodeStatus.Truncated || offset + size >= dataEnd;
                     if (isLast && reachesEnd && status != WalDecodeStatus.BadType)
                     {
                         Truncate(segment.Path, offset);
@@ -86,6 +93,7 @@ internal static class WalRecovery
                 }
 
                 offset += (int)size;
+                segment.DataEnd = offset;
             }
         }
 
@@ -95,10 +103,10 @@ internal static class WalRecovery
 
     /// <summary>Returns the offset of the first record, or -1 when the last segment was torn before its
     /// magic was complete (it is then rewritten empty).</summary>
-    private static int ReadMagic(string path, byte[] bytes, bool isLast, List<string> notes)
+    private static int ReadMagic(string path, byte[] bytes, int dataEnd, bool isLast, List<string> notes)
     {
-        if (bytes.Length < SegmentMagic.Length && isLast && bytes.AsSpan().SequenceEqual(
-                SegmentMagic.AsSpan(0, bytes.Length)))
+        if (dataEnd < SegmentMagic.Length && isLast && bytes.AsSpan(0, dataEnd).SequenceEqual(
+                SegmentMagic.AsSpan(0, dataEnd)))
         {
             File.WriteAllBytes(path, SegmentMagic);
             notes.Add($"torn segment header rewritten: {path}");

@@ -43,6 +43,10 @@ public sealed class WriteAheadLog : IAsyncDisposable
     private readonly Thread _writer;
     private readonly List<WalRecovery.SegmentInfo> _segments;
     private FileStream _current;
+
+    /// <summary>Where the next record goes in <see cref="_current"/> (its length, unless preallocated).</summary>
+    private long _writeOffset;
+
     private WalHardState _lastHardState;
     private WalSnapshotMarker _lastMarker;
 
@@ -65,7 +69,14 @@ public sealed class WriteAheadLog : IAsyncDisposable
         else
         {
             _current = new FileStream(_segments[^1].Path, FileMode.Open, FileAccess.Write, FileShare.Read, 0);
-            _current.Seek(0, SeekOrigin.End);
+            _writeOffset = _segments[^1].DataEnd;
+            _current.Position = _writeOffset;
+            if (_options.Preallocate && _current.Length < _options.SegmentBytes &&
+                DurableFiles.TryAllocate(_current, _options.SegmentBytes))
+            {
+                // Truncated by recovery, or written before preallocation: allocated again from here on.
+                DurableFiles.SyncFile(_current);
+            }
         }
 
         _writer = new Thread(WriterLoop) { IsBackground = true, Name = "wal-writer" };
@@ -299,13 +310,14 @@ public sealed class WriteAheadLog : IAsyncDisposable
         {
             if (write.Bytes.Length > 0)
             {
-                if (_current.Length > WalRecovery.SegmentMagic.Length &&
-                    _current.Length + write.Bytes.Length > _options.SegmentBytes)
+                if (_writeOffset > WalRecovery.SegmentMagic.Length &&
+                    _writeOffset + write.Bytes.Length > _options.SegmentBytes)
                 {
                     RollSegment();
                 }
 
                 _current.Write(write.Bytes);
+                _writeOffset += write.Bytes.Length;
                 dirty = true;
                 mustSync |= write.Sync;
                 var segment = _segments[^1];
@@ -319,7 +331,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
 
         if (dirty && mustSync)
         {
-            DurableFiles.SyncFile(_current);
+            DurableFiles.SyncData(_current);
             Interlocked.Increment(ref _dataSyncs);
         }
 
@@ -331,7 +343,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
 
     private void RollSegment()
     {
-        DurableFiles.SyncFile(_current);
+        DurableFiles.SyncData(_current);
         _current.Dispose();
         _current = CreateSegment(_segments[^1].Sequence + 1);
         var head = new List<(WalRecordType, byte[])>
@@ -339,7 +351,9 @@ public sealed class WriteAheadLog : IAsyncDisposable
             (WalRecordType.SnapshotMarker, WalRecord.EncodeMarker(_lastMarker)),
             (WalRecordType.HardState, WalRecord.EncodeHardState(_lastHardState)),
         };
-        _current.Write(Frame(head));
+        var headBytes = Frame(head);
+        _current.Write(headBytes);
+        _writeOffset += headBytes.Length;
     }
 
     private FileStream CreateSegment(long sequence)
@@ -347,6 +361,13 @@ public sealed class WriteAheadLog : IAsyncDisposable
         var path = WalRecovery.SegmentPath(_directory, sequence);
         var file = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read, 0);
         file.Write(WalRecovery.SegmentMagic);
+        _writeOffset = WalRecovery.SegmentMagic.Length;
+        if (_options.Preallocate)
+        {
+            _ = DurableFiles.TryAllocate(file, _options.SegmentBytes);
+        }
+
+        // fsync, not fdatasync: the new size and allocation are metadata this sync must carry.
         DurableFiles.SyncFile(file);
         DurableFiles.SyncDirectory(_directory);
         _segments.Add(new WalRecovery.SegmentInfo(path, sequence));

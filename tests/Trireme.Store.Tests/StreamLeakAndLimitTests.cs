@@ -20,25 +20,6 @@ namespace Trireme.Store.Tests;
 
 public sealed class StreamLeakAndLimitTests
 {
-    private static async Task<(StoreServer Server, Uri Url)> StartSingleMemberAsync(TempDir dir)
-    {
-        var clientPort = FreePort.Get(IPAddress.Loopback);
-        var peerPort = FreePort.Get(IPAddress.Loopback);
-        var (options, listen, tls) = StoreProcess.Build(new StoreFlags
-        {
-            Name = "s1",
-            DataDir = dir.Sub("s1"),
-            ListenClientUrls = $"http://127.0.0.1:{clientPort}",
-            ListenPeerUrls = $"http://127.0.0.1:{peerPort}",
-            InitialCluster = $"s1=http://127.0.0.1:{peerPort}",
-            InitialClusterToken = "leak-" + Guid.NewGuid().ToString("N")[..8],
-        });
-        var server = await StoreServer.StartAsync(options, listen, tls, NullLoggerFactory.Instance);
-        var url = new Uri($"http://127.0.0.1:{clientPort}");
-        await Poll.UntilAsync(async () => (await TriremeStoreCluster.StatusAsync(url)).Leader != 0, TimeSpan.FromSeconds(60), "single member to lead");
-        return (server, url);
-    }
-
     private static Task<int> HubWatchersAsync(StoreServer server) =>
         server.Member.ReadAsync(true, store => store.Watches.Count, CancellationToken.None);
 
@@ -71,7 +52,7 @@ public sealed class StreamLeakAndLimitTests
         }
 
         using var dir = new TempDir();
-        var (server, url) = await StartSingleMemberAsync(dir);
+        var (server, url) = await SingleMember.StartAsync(dir);
         await using var _ = server;
         await AssertBackToBaselineAsync(server, "start");
         using var channel = new GrpcChannel(url);
@@ -111,7 +92,7 @@ public sealed class StreamLeakAndLimitTests
     public async Task Abandoned_streams_of_a_client_leave_no_stream_or_watcher_behind()
     {
         using var dir = new TempDir();
-        var (server, url) = await StartSingleMemberAsync(dir);
+        var (server, url) = await SingleMember.StartAsync(dir);
         await using var _ = server;
         using (var setup = new GrpcChannel(url))
         {
@@ -162,7 +143,7 @@ public sealed class StreamLeakAndLimitTests
     public async Task Oversized_requests_get_etcds_errors_and_the_member_keeps_serving()
     {
         using var dir = new TempDir();
-        var (server, url) = await StartSingleMemberAsync(dir);
+        var (server, url) = await SingleMember.StartAsync(dir);
         await using var _ = server;
         using var channel = new GrpcChannel(url, new GrpcChannelOptions { MaxSendMessageBytes = 8 * 1024 * 1024 });
 

@@ -109,6 +109,8 @@ public sealed partial class StoreMember
         while (_raft.HasReady())
         {
             var ready = _raft.TakeReady();
+            // Before anything this Ready applies is answered: an answer never shows an older term.
+            Volatile.Write(ref _publishedTerm, _raft.Term);
             if (ready.Snapshot is null)
             {
                 DrainEntriesReady(ready);

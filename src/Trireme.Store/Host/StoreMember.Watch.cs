@@ -186,6 +186,19 @@ public sealed partial class StoreMember
         RaftTerm = _raft.Term,
     };
 
+    /// <summary>
+    /// The header of a write's answer, built on the caller's thread: the revision is the write's own, and
+    /// the term is the one the loop last published (etcd's server reads its term atomically the same way).
+    /// Saves a second trip through the loop per write after its apply (two thread hand-offs).
+    /// </summary>
+    internal Pb.ResponseHeader WriteHeader(long revision) => new()
+    {
+        ClusterId = ClusterId,
+        MemberId = Id,
+        Revision = revision,
+        RaftTerm = Volatile.Read(ref _publishedTerm),
+    };
+
     private void CloseAllWatchStreams()
     {
         foreach (var sink in _sinks)

@@ -55,6 +55,9 @@ public sealed partial class StoreMember : IAsyncDisposable
     private ulong _appliedTerm;
     private ulong _snapshotIndex;
     private ulong _leader;
+
+    /// <summary>The Raft term, published by the loop for readers on other threads (see WriteHeader).</summary>
+    private ulong _publishedTerm;
     private RaftRole _role;
     private volatile bool _stopping;
 
@@ -149,6 +152,7 @@ public sealed partial class StoreMember : IAsyncDisposable
         {
             var voters = _members.Keys.Order().ToArray();
             _raft = RaftNode.Bootstrap(config, new ConfState(voters, []), random);
+            _publishedTerm = _raft.Term;
             return;
         }
 
@@ -167,6 +171,7 @@ public sealed partial class StoreMember : IAsyncDisposable
             .Select(e => new Entry(e.Term, e.Index, (EntryType)e.Type, e.Data)).ToList();
         var hardState = new HardState(hs.Term, hs.Vote, Math.Max(hs.Commit, _snapshotIndex));
         _raft = RaftNode.Restart(config, new RaftPersistedState(hardState, raftSnapshot, entries), random);
+        _publishedTerm = _raft.Term;
         LogRecovered(_logger, _options.Name, _snapshotIndex, entries.Count, hs.Term, hs.Commit);
     }
 

@@ -72,9 +72,7 @@ public static partial class EtcdServices
             throw ToException(result.Error);
         }
 
-        var header = await HeaderAsync(member).ConfigureAwait(false);
-        header.Revision = result.Response!.Revision;
-        return ((T)result.Response, header);
+        return ((T)result.Response!, member.WriteHeader(result.Response!.Revision));
     }
 
     private static async ValueTask<Pb.PutResponse> Put(StoreMember member, Pb.PutRequest request, ServerCallContext call)

@@ -2,7 +2,7 @@
 # Side-by-side store benchmark: a 3-member Trireme store and a 3-member etcd 3.4, both on loopback with
 # fsync on and the same heartbeat/election settings, driven by the same C# load client
 # (bench/store/Trireme.Bench.Store). One run reports, for both, with Trireme/etcd ratios:
-#   puts (256-byte values) at 1/16/256 clients; linearizable and serializable single-key range at 64
+#   puts (256-byte values over 1000 keys, the anchors' method) at 1/16/256 clients; linearizable and serializable single-key range at 64
 #   clients; watch delivery to 100 watchers while 16 writers put; leader failover (SIGKILL of the
 #   leader -> first successful put through the survivors); graceful leader stop (SIGTERM -> same).
 # Server CPU per operation (utime+stime of the 3 members from /proc) is reported beside each load row:

@@ -104,7 +104,8 @@ public sealed partial class StoreMember : IAsyncDisposable
     {
         var member = new StoreMember(options, loggers.CreateLogger("Trireme.Store"));
         member.Recover();
-        member._transport = new PeerTransport(options.ClusterId, options.MemberId,
+        member._publishedTerm = member._raft.Term;
+        member._transport = new PeerTransport(member.ClusterId, member.Id,
             new PeerTransportOptions { Tls = options.PeerTls }, member.OnFrame, member.OnUnreachable,
             loggers.CreateLogger("Trireme.Store.Transport"));
         member.PeerEndpoint = member._transport.Listen(options.PeerListen);
@@ -152,7 +153,6 @@ public sealed partial class StoreMember : IAsyncDisposable
         {
             var voters = _members.Keys.Order().ToArray();
             _raft = RaftNode.Bootstrap(config, new ConfState(voters, []), random);
-            _publishedTerm = _raft.Term;
             return;
         }
 
@@ -171,7 +171,6 @@ public sealed partial class StoreMember : IAsyncDisposable
             .Select(e => new Entry(e.Term, e.Index, (EntryType)e.Type, e.Data)).ToList();
         var hardState = new HardState(hs.Term, hs.Vote, Math.Max(hs.Commit, _snapshotIndex));
         _raft = RaftNode.Restart(config, new RaftPersistedState(hardState, raftSnapshot, entries), random);
-        _publishedTerm = _raft.Term;
         LogRecovered(_logger, _options.Name, _snapshotIndex, entries.Count, hs.Term, hs.Commit);
     }
 

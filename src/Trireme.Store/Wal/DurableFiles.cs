@@ -79,48 +79,31 @@ internal static partial class DurableFiles
             return;
         }
 
-        var handle = file.SafeFileHandle;
-        var added = false;
-        try
+        if (OnDescriptor(file, static fd => Fdatasync(fd)) != 0)
         {
-            handle.DangerousAddRef(ref added);
-            if (Fdatasync((int)handle.DangerousGetHandle()) != 0)
-            {
-                FailFast($"fdatasync of {file.Name} failed: errno {Marshal.GetLastPInvokeError()}");
-            }
-        }
-        finally
-        {
-            if (added)
-            {
-                handle.DangerousRelease();
-            }
+            FailFast($"fdatasync of {file.Name} failed: errno {Marshal.GetLastPInvokeError()}");
         }
     }
 
     /// <summary>
-    /// Allocates <paramref name="length"/> bytes for <paramref name="file"/> on disk (reading as zeros
-    /// where nothing was written). False where the file system cannot (the file then just grows as
-    /// written, which is correct, only slower to sync) or off Linux.
+    /// Allocates <paramref name="file"/> on disk up to <paramref name="length"/> bytes (reading as zeros
+    /// where nothing was written). True if it grew now (its new size still needs an fsync); false if it
+    /// was that long already, off Linux, or where the file system cannot (the file then just grows as
+    /// written, which is correct, only slower to sync).
     /// </summary>
-    public static bool TryAllocate(FileStream file, long length)
+    public static bool TryAllocate(FileStream file, long length) =>
+        OperatingSystem.IsLinux() && file.Length < length &&
+        OnDescriptor(file, fd => PosixFallocate(fd, 0, length)) == 0;
+
+    /// <summary>Calls <paramref name="call"/> with the file's descriptor, held open for the call.</summary>
+    private static int OnDescriptor(FileStream file, Func<int, int> call)
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return false;
-        }
-
-        if (file.Length >= length)
-        {
-            return true;
-        }
-
         var handle = file.SafeFileHandle;
         var added = false;
         try
         {
             handle.DangerousAddRef(ref added);
-            return PosixFallocate((int)handle.DangerousGetHandle(), 0, length) == 0;
+            return call((int)handle.DangerousGetHandle());
         }
         finally
         {

@@ -71,8 +71,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
             _current = new FileStream(_segments[^1].Path, FileMode.Open, FileAccess.Write, FileShare.Read, 0);
             _writeOffset = _segments[^1].DataEnd;
             _current.Position = _writeOffset;
-            if (_options.Preallocate && _current.Length < _options.SegmentBytes &&
-                DurableFiles.TryAllocate(_current, _options.SegmentBytes))
+            if (_options.Preallocate && DurableFiles.TryAllocate(_current, _options.SegmentBytes))
             {
                 // Truncated by recovery, or written before preallocation: allocated again from here on.
                 DurableFiles.SyncFile(_current);

@@ -16,10 +16,9 @@ public sealed class StoreSnapshotView
     private readonly StoredRevision[] _history;
     private readonly (long Id, long Ttl, long RemainingTtl)[] _leases;
     private readonly AlarmMember[] _alarms;
-    private readonly long _accountedBytes;
 
     internal StoreSnapshotView(long appliedIndex, long currentRevision, long compactRevision, StoredRevision[] history,
-        (long Id, long Ttl, long RemainingTtl)[] leases, AlarmMember[] alarms, long accountedBytes)
+        (long Id, long Ttl, long RemainingTtl)[] leases, AlarmMember[] alarms)
     {
         _appliedIndex = appliedIndex;
         _currentRevision = currentRevision;
@@ -27,17 +26,30 @@ public sealed class StoreSnapshotView
         _history = history;
         _leases = leases;
         _alarms = alarms;
-        _accountedBytes = accountedBytes;
     }
 
     /// <summary>The applied index the view was taken at.</summary>
     public long AppliedIndex => _appliedIndex;
 
     /// <summary>Writes keys (all history records kept after compaction), revisions, compact revision,
-    /// leases (ID, TTL, checkpointed remaining TTL), alarms and the applied index, with a CRC-32C.</summary>
-    public byte[] Encode()
+    /// leases (ID, TTL, checkpointed remaining TTL), alarms and the applied index, with a CRC-32C.
+    /// The result has exactly <paramref name="reservedPrefixBytes"/> zero bytes, for the caller to fill,
+    /// before the encoding. It is sized by a counting pass first and then written once: a snapshot of a
+    /// large history is tens of MB, and growing a buffer and copying it out cost three such arrays.</summary>
+    public byte[] Encode(int reservedPrefixBytes = 0)
     {
-        var writer = new WireWriter(1024 + (int)Math.Min(int.MaxValue / 2, _accountedBytes));
+        ArgumentOutOfRangeException.ThrowIfNegative(reservedPrefixBytes);
+        var counter = WireWriter.Counting();
+        WriteBody(counter);
+        var writer = new WireWriter(reservedPrefixBytes + counter.Length + 4);
+        writer.Skip(reservedPrefixBytes);
+        WriteBody(writer);
+        writer.UInt32(Crc32C.Compute(writer.Written[reservedPrefixBytes..]));
+        return writer.ToArray();
+    }
+
+    private void WriteBody(WireWriter writer)
+    {
         writer.Raw(StoreStateMachine.SnapshotMagic);
         writer.Byte(StoreStateMachine.SnapshotFormatVersion);
         writer.UVarint((ulong)_appliedIndex);
@@ -74,7 +86,5 @@ public sealed class StoreSnapshotView
             writer.Byte((byte)alarm.Alarm);
         }
 
-        writer.UInt32(Crc32C.Compute(writer.Written));
-        return writer.Written.ToArray();
     }
 }

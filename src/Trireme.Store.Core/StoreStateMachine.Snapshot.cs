@@ -36,7 +36,7 @@ public sealed partial class StoreStateMachine
     /// </summary>
     public StoreSnapshotView CaptureSnapshot() => new(
         AppliedIndex, _mvcc.CurrentRevision, _mvcc.CompactRevision, _mvcc.History.ToArray(),
-        [.. Leases.All().Select(l => (l.Id, l.Ttl, l.RemainingTtl))], [.. _alarms], _mvcc.AccountedBytes);
+        [.. Leases.All().Select(l => (l.Id, l.Ttl, l.RemainingTtl))], [.. _alarms]);
 
     /// <summary>
     /// Replaces the whole replicated state with a snapshot (a follower catching up, or a restart).

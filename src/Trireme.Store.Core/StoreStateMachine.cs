@@ -122,7 +122,7 @@ public sealed partial class StoreStateMachine
     /// </summary>
     public (RangeResponse? Response, StoreError? Error) Range(RangeRequest request)
     {
-        if (_alarms.Any(a => a.Alarm == AlarmType.Corrupt))
+        if (HasAlarm(AlarmType.Corrupt))
         {
             return (null, StoreError.Corrupt);
         }
@@ -160,7 +160,7 @@ public sealed partial class StoreStateMachine
             return (null, invalid);
         }
 
-        if (_alarms.Any(a => a.Alarm == AlarmType.Corrupt) && request is not AlarmRequest and not LeaseCheckpointRequest)
+        if (HasAlarm(AlarmType.Corrupt) && request is not AlarmRequest and not LeaseCheckpointRequest)
         {
             return (null, StoreError.Corrupt);
         }
@@ -199,7 +199,27 @@ public sealed partial class StoreStateMachine
 
     /// <summary>While NOSPACE is armed, writes that add data are refused (etcd's applierV3Capped).</summary>
     private bool NoSpaceArmed(StoreRequest request) =>
-        Cost(request) > 0 && _alarms.Any(a => a.Alarm == AlarmType.NoSpace);
+        Cost(request) > 0 && HasAlarm(AlarmType.NoSpace);
+
+    /// <summary>Asked on every apply and read: the set is almost always empty, and a LINQ walk over a
+    /// SortedSet allocates an enumerator and its stack each time.</summary>
+    private bool HasAlarm(AlarmType alarm)
+    {
+        if (_alarms.Count == 0)
+        {
+            return false;
+        }
+
+        foreach (AlarmMember member in _alarms)
+        {
+            if (member.Alarm == alarm)
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
 
     private bool FitsQuota(long cost) => cost == 0 || Options.QuotaBytes < 0 || AccountedBytes + cost <= Options.QuotaBytes;
 

@@ -85,6 +85,22 @@ public sealed class CommandCodecTests
     }
 
     [Fact]
+    public void Encodes_reusing_a_thread_scratch_buffer_stay_exact_after_larger_and_oversized_commands()
+    {
+        // Encode reuses a per-thread buffer up to 64 KiB and drops a larger one: a small command
+        // after a big one (kept or dropped) must not carry any of its bytes.
+        byte[] frozenPut = Convert.FromHexString(FrozenHex[1]);
+        foreach (int size in new[] { 40_000, 200_000, 10 })
+        {
+            var big = new PutRequest { Key = B("big"), Value = Enumerable.Range(0, size).Select(i => (byte)i).ToArray() };
+            byte[] encoded = CommandCodec.Encode(new StoreCommand(big, 3));
+            var decoded = Assert.IsType<PutRequest>(CommandCodec.Decode(encoded).Request);
+            Assert.Equal(big.Value, decoded.Value);
+            Assert.Equal(frozenPut, CommandCodec.Encode(new StoreCommand(Samples[1], 9)));
+        }
+    }
+
+    [Fact]
     public void Truncations_and_random_bytes_are_refused_with_a_typed_exception()
     {
         var random = new Random(7);

@@ -137,6 +137,24 @@ public sealed class DeterminismAndSnapshotTests
     }
 
     [Fact]
+    public void A_view_encoded_after_a_reserved_prefix_is_the_same_snapshot_after_that_many_zero_bytes()
+    {
+        // The host puts its member list in front of the store snapshot without another copy.
+        var a = new StoreStateMachine(SmallQuota);
+        Feed(a, RandomLog(3, 400), 0, 400);
+        StoreSnapshotView view = a.CaptureSnapshot();
+        byte[] plain = view.Encode();
+        byte[] prefixed = view.Encode(reservedPrefixBytes: 37);
+        Assert.Equal(37 + plain.Length, prefixed.Length);
+        Assert.All(prefixed[..37], b => Assert.Equal(0, b));
+        Assert.Equal(plain, prefixed[37..]);
+        var restored = new StoreStateMachine(SmallQuota);
+        restored.RestoreSnapshot(prefixed.AsSpan(37));
+        Assert.Equal(a.HashKv(), restored.HashKv());
+        Assert.Throws<ArgumentOutOfRangeException>(() => view.Encode(-1));
+    }
+
+    [Fact]
     public void Applying_the_same_entry_twice_is_ignored()
     {
         var store = new TestStore();

@@ -33,14 +33,29 @@ public static class CommandCodec
     /// <summary>Nested txns deeper than this are refused: bounds decoder recursion on hostile bytes.</summary>
     public const int MaxTxnDepth = 32;
 
+    /// <summary>Largest scratch buffer a thread keeps between encodes; a bigger one (a large txn) is dropped.</summary>
+    private const int KeptScratchBytes = 64 * 1024;
+
+    /// <summary>Each proposing thread's scratch writer: an encode then allocates only its exact-size result.</summary>
+    [ThreadStatic]
+    private static WireWriter? t_scratch;
+
     public static byte[] Encode(StoreCommand command)
     {
-        var writer = new WireWriter();
+        var writer = t_scratch ?? new WireWriter(1024);
+        t_scratch = null; // not shared with a nested call on this thread while in use
+        writer.Reset();
         writer.Byte(FormatVersion);
         writer.Byte((byte)KindOf(command.Request));
         writer.UVarint(command.ProposerMemberId);
         WriteBody(writer, command.Request, depth: 0);
-        return writer.Written.ToArray();
+        var encoded = writer.Written.ToArray();
+        if (writer.Capacity <= KeptScratchBytes)
+        {
+            t_scratch = writer;
+        }
+
+        return encoded;
     }
 
     public static StoreCommand Decode(ReadOnlySpan<byte> data)

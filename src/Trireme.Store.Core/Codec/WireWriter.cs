@@ -1,29 +1,65 @@
-using System.Buffers;
 using System.Buffers.Binary;
 
 namespace Trireme.Store.Core.Codec;
 
-/// <summary>Appends the primitives of the command and snapshot formats: LEB128 varints, zigzag for
-/// signed values, length-prefixed bytes.</summary>
+/// <summary>
+/// Appends the primitives of the command and snapshot formats (LEB128 varints, zigzag for signed values,
+/// length-prefixed bytes) to a growable array.
+/// A counting writer (<see cref="Counting"/>) stores nothing and only adds up the length, so a large
+/// encoding can be sized first and then written once into an array of exactly that size.
+/// </summary>
 internal sealed class WireWriter
 {
-    private readonly ArrayBufferWriter<byte> _buffer;
+    private byte[]? _array;
+    private int _length;
 
-    public WireWriter(int initialCapacity = 256) => _buffer = new ArrayBufferWriter<byte>(initialCapacity);
+    public WireWriter(int initialCapacity = 256) => _array = new byte[Math.Max(initialCapacity, 16)];
 
-    public ReadOnlySpan<byte> Written => _buffer.WrittenSpan;
+    private WireWriter() => _array = null;
+
+    /// <summary>A writer that stores nothing: <see cref="Length"/> is what the same calls would write.</summary>
+    public static WireWriter Counting() => new();
+
+    public int Length => _length;
+
+    public ReadOnlySpan<byte> Written => _array.AsSpan(0, _length);
+
+    public int Capacity => _array?.Length ?? 0;
+
+    /// <summary>Starts over, keeping the buffer (its old bytes are overwritten as new ones are written).</summary>
+    public void Reset() => _length = 0;
+
+    /// <summary>The written bytes as an array: the buffer itself when it is exactly full, else a copy.</summary>
+    public byte[] ToArray()
+    {
+        if (_array is null)
+        {
+            throw new InvalidOperationException("a counting writer holds no bytes");
+        }
+
+        return _length == _array.Length ? _array : _array.AsSpan(0, _length).ToArray();
+    }
 
     public void Byte(byte value)
     {
-        _buffer.GetSpan(1)[0] = value;
-        _buffer.Advance(1);
+        Span<byte> span = Take(1);
+        if (!span.IsEmpty)
+        {
+            span[0] = value;
+        }
     }
 
     public void Bool(bool value) => Byte(value ? (byte)1 : (byte)0);
 
     public void UVarint(ulong value)
     {
-        Span<byte> span = _buffer.GetSpan(10);
+        int size = UVarintSize(value);
+        Span<byte> span = Take(size);
+        if (span.IsEmpty)
+        {
+            return;
+        }
+
         int at = 0;
         while (value >= 0x80)
         {
@@ -31,8 +67,7 @@ internal sealed class WireWriter
             value >>= 7;
         }
 
-        span[at++] = (byte)value;
-        _buffer.Advance(at);
+        span[at] = (byte)value;
     }
 
     public void Varint(long value) => UVarint((ulong)((value << 1) ^ (value >> 63)));
@@ -40,19 +75,57 @@ internal sealed class WireWriter
     public void Bytes(ReadOnlySpan<byte> value)
     {
         UVarint((ulong)value.Length);
-        value.CopyTo(_buffer.GetSpan(value.Length));
-        _buffer.Advance(value.Length);
+        Raw(value);
     }
 
     public void Raw(ReadOnlySpan<byte> value)
     {
-        value.CopyTo(_buffer.GetSpan(value.Length));
-        _buffer.Advance(value.Length);
+        Span<byte> span = Take(value.Length);
+        if (!span.IsEmpty)
+        {
+            value.CopyTo(span);
+        }
     }
+
+    /// <summary>Leaves <paramref name="count"/> bytes as they are (zeros in a fresh buffer).</summary>
+    public void Skip(int count) => Take(count);
 
     public void UInt32(uint value)
     {
-        BinaryPrimitives.WriteUInt32LittleEndian(_buffer.GetSpan(4), value);
-        _buffer.Advance(4);
+        Span<byte> span = Take(4);
+        if (!span.IsEmpty)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(span, value);
+        }
+    }
+
+    private static int UVarintSize(ulong value)
+    {
+        int size = 1;
+        while (value >= 0x80)
+        {
+            value >>= 7;
+            size++;
+        }
+
+        return size;
+    }
+
+    /// <summary>The next <paramref name="count"/> bytes to fill (empty for a counting writer), grown as needed.</summary>
+    private Span<byte> Take(int count)
+    {
+        int at = _length;
+        _length = checked(_length + count);
+        if (_array is null)
+        {
+            return [];
+        }
+
+        if (_length > _array.Length)
+        {
+            Array.Resize(ref _array, (int)Math.Min(Array.MaxLength, Math.Max((long)_array.Length * 2, _length)));
+        }
+
+        return _array.AsSpan(at, count);
     }
 }

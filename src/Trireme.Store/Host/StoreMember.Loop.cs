@@ -425,7 +425,7 @@ public sealed partial class StoreMember
         _snapshotIndex = index;
         _snapshotEncode = Task.Run(() =>
         {
-            var data = EncodeSnapshot(members, view.Encode());
+            var data = EncodeSnapshot(members, view);
             // If the loop is stopping or its inbox is full the snapshot is skipped; the next one is due
             // SnapshotCount entries later.
             Post(() => CompactWithSnapshot(index, term, epoch, previous, data));

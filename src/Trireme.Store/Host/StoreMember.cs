@@ -175,12 +175,12 @@ public sealed partial class StoreMember : IAsyncDisposable
     }
 
     /// <summary>Snapshot payload: <c>[u32 members JSON length][members JSON][store snapshot]</c>.</summary>
-    private static byte[] EncodeSnapshot(byte[] members, byte[] store)
+    /// <summary>Raft snapshot data: <c>[u32 length][members][store snapshot]</c>, in one array.</summary>
+    private static byte[] EncodeSnapshot(byte[] members, StoreSnapshotView store)
     {
-        var bytes = new byte[4 + members.Length + store.Length];
+        var bytes = store.Encode(reservedPrefixBytes: 4 + members.Length);
         BinaryPrimitives.WriteUInt32LittleEndian(bytes, (uint)members.Length);
         members.CopyTo(bytes, 4);
-        store.CopyTo(bytes, 4 + members.Length);
         return bytes;
     }
 

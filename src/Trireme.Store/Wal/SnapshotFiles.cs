@@ -26,8 +26,18 @@ public sealed class SnapshotFiles(string directory)
     {
         System.IO.Directory.CreateDirectory(Directory);
         var path = Path.Combine(Directory, $"{snapshot.Term:x16}-{snapshot.Index:x16}.snap");
-        var bytes = Encode(snapshot);
-        DurableFiles.WriteAtomically(path, file => file.Write(bytes));
+        // Header, data and CRC go to the file one after the other: the data (tens of MB for a large
+        // history) is not copied into one more array just to be written out.
+        var header = EncodeHeader(snapshot);
+        var crc = Crc32C.Append(Crc32C.Compute(header), snapshot.Data.Span);
+        var trailer = new byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(trailer, crc);
+        DurableFiles.WriteAtomically(path, file =>
+        {
+            file.Write(header);
+            file.Write(snapshot.Data.Span);
+            file.Write(trailer);
+        });
         foreach (var old in List().Skip(1 + RetainedOlderSnapshots))
         {
             File.Delete(old);
@@ -71,10 +81,10 @@ public sealed class SnapshotFiles(string directory)
             null, out var index) ? index : 0;
     }
 
-    public static byte[] Encode(StoredSnapshot s)
+    /// <summary>The file's bytes up to the data: magic, index, term, voters, learners, data length.</summary>
+    private static byte[] EncodeHeader(StoredSnapshot s)
     {
-        var size = _magic.Length + 16 + 4 + (8 * s.Voters.Count) + 4 + (8 * s.Learners.Count) + 8 + s.Data.Length + 4;
-        var bytes = new byte[size];
+        var bytes = new byte[_magic.Length + 16 + 4 + (8 * s.Voters.Count) + 4 + (8 * s.Learners.Count) + 8];
         var span = bytes.AsSpan();
         _magic.CopyTo(span);
         var at = _magic.Length;
@@ -84,10 +94,6 @@ public sealed class SnapshotFiles(string directory)
         at = WriteIds(span, at, s.Voters);
         at = WriteIds(span, at, s.Learners);
         BinaryPrimitives.WriteUInt64LittleEndian(span[at..], (ulong)s.Data.Length);
-        at += 8;
-        s.Data.Span.CopyTo(span[at..]);
-        at += s.Data.Length;
-        BinaryPrimitives.WriteUInt32LittleEndian(span[at..], Crc32C.Compute(span[..at]));
         return bytes;
     }
 

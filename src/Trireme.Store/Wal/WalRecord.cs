@@ -38,12 +38,24 @@ public static class WalRecord
             throw new ArgumentException($"WAL record payload {payload.Length} exceeds {MaxPayloadBytes}");
         }
 
-        BinaryPrimitives.WriteUInt32LittleEndian(destination, (uint)payload.Length);
-        destination[4] = (byte)type;
-        var crc = Crc32C.Append(Crc32C.Compute(destination[..5]), payload);
-        BinaryPrimitives.WriteUInt32LittleEndian(destination[5..], crc);
         payload.CopyTo(destination[HeaderBytes..]);
-        return HeaderBytes + payload.Length;
+        return Seal(type, destination, payload.Length);
+    }
+
+    /// <summary>Writes the header of a record whose payload (<paramref name="payloadLength"/> bytes) is
+    /// already in place after it in <paramref name="record"/>; returns the record's full size.</summary>
+    public static int Seal(WalRecordType type, Span<byte> record, int payloadLength)
+    {
+        if (payloadLength > MaxPayloadBytes)
+        {
+            throw new ArgumentException($"WAL record payload {payloadLength} exceeds {MaxPayloadBytes}");
+        }
+
+        BinaryPrimitives.WriteUInt32LittleEndian(record, (uint)payloadLength);
+        record[4] = (byte)type;
+        var crc = Crc32C.Append(Crc32C.Compute(record[..5]), record.Slice(HeaderBytes, payloadLength));
+        BinaryPrimitives.WriteUInt32LittleEndian(record[5..], crc);
+        return HeaderBytes + payloadLength;
     }
 
     /// <summary>
@@ -91,9 +103,12 @@ public static class WalRecord
         return WalDecodeStatus.Ok;
     }
 
+    /// <summary>Size of a HardState payload (term, vote, commit).</summary>
+    public const int HardStateBytes = 24;
+
     public static byte[] EncodeHardState(WalHardState state)
     {
-        var payload = new byte[24];
+        var payload = new byte[HardStateBytes];
         BinaryPrimitives.WriteUInt64LittleEndian(payload, state.Term);
         BinaryPrimitives.WriteUInt64LittleEndian(payload.AsSpan(8), state.Vote);
         BinaryPrimitives.WriteUInt64LittleEndian(payload.AsSpan(16), state.Commit);
@@ -141,14 +156,24 @@ public static class WalRecord
     /// <summary>Entry batch payload: <c>[u32 count] { [u64 term][u64 index][u8 type][u32 len][data] }*</c>.</summary>
     public static byte[] EncodeEntries(IReadOnlyList<WalEntry> entries, int start, int count)
     {
+        var payload = new byte[EntriesPayloadSize(entries, start, count)];
+        WriteEntriesPayload(entries, start, count, payload);
+        return payload;
+    }
+
+    private static int EntriesPayloadSize(IReadOnlyList<WalEntry> entries, int start, int count)
+    {
         var size = 4;
         for (var i = start; i < start + count; i++)
         {
             size += EntryHeaderBytes + entries[i].Data.Length;
         }
 
-        var payload = new byte[size];
-        var span = payload.AsSpan();
+        return size;
+    }
+
+    private static void WriteEntriesPayload(IReadOnlyList<WalEntry> entries, int start, int count, Span<byte> span)
+    {
         BinaryPrimitives.WriteUInt32LittleEndian(span, (uint)count);
         var at = 4;
         for (var i = start; i < start + count; i++)
@@ -161,36 +186,58 @@ public static class WalRecord
             e.Data.Span.CopyTo(span[(at + EntryHeaderBytes)..]);
             at += EntryHeaderBytes + e.Data.Length;
         }
-
-        return payload;
     }
 
-    /// <summary>Splits <paramref name="entries"/> into payloads of about <see cref="TargetEntryBatchBytes"/>.</summary>
-    public static List<byte[]> EncodeEntryBatches(IReadOnlyList<WalEntry> entries)
+    /// <summary>How many entries from <paramref name="start"/> go into one record of about
+    /// <see cref="TargetEntryBatchBytes"/> (at least one).</summary>
+    private static int NextBatchCount(IReadOnlyList<WalEntry> entries, int start)
     {
-        var batches = new List<byte[]>();
-        var start = 0;
-        while (start < entries.Count)
+        var count = 0;
+        long bytes = 4;
+        while (start + count < entries.Count)
         {
-            var count = 0;
-            long bytes = 4;
-            while (start + count < entries.Count)
+            var next = EntryHeaderBytes + entries[start + count].Data.Length;
+            if (count > 0 && bytes + next > TargetEntryBatchBytes)
             {
-                var next = EntryHeaderBytes + entries[start + count].Data.Length;
-                if (count > 0 && bytes + next > TargetEntryBatchBytes)
-                {
-                    break;
-                }
-
-                bytes += next;
-                count++;
+                break;
             }
 
-            batches.Add(EncodeEntries(entries, start, count));
+            bytes += next;
+            count++;
+        }
+
+        return count;
+    }
+
+    /// <summary>Bytes that <see cref="WriteEntryRecords"/> writes for <paramref name="entries"/>.</summary>
+    public static int EntryRecordsSize(IReadOnlyList<WalEntry> entries)
+    {
+        var size = 0;
+        for (var start = 0; start < entries.Count;)
+        {
+            var count = NextBatchCount(entries, start);
+            size += HeaderBytes + EntriesPayloadSize(entries, start, count);
             start += count;
         }
 
-        return batches;
+        return size;
+    }
+
+    /// <summary>Writes <paramref name="entries"/> as Entries records of about <see cref="TargetEntryBatchBytes"/>
+    /// each, encoded in place (no payload buffer of their own); returns the bytes written.</summary>
+    public static int WriteEntryRecords(IReadOnlyList<WalEntry> entries, Span<byte> destination)
+    {
+        var at = 0;
+        for (var start = 0; start < entries.Count;)
+        {
+            var count = NextBatchCount(entries, start);
+            var payloadLength = EntriesPayloadSize(entries, start, count);
+            WriteEntriesPayload(entries, start, count, destination.Slice(at + HeaderBytes, payloadLength));
+            at += Seal(WalRecordType.Entries, destination[at..], payloadLength);
+            start += count;
+        }
+
+        return at;
     }
 
     /// <summary>Decodes an entry batch; false on any inconsistency (never throws).</summary>

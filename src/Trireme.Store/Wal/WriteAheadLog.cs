@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Threading.Channels;
 
 namespace Trireme.Store.Wal;
@@ -14,7 +15,11 @@ public sealed class WriteAheadLog : IAsyncDisposable
 {
     private sealed class Write
     {
-        public required byte[] Bytes { get; init; }
+        /// <summary>The framed records; only the first <see cref="Length"/> bytes count. Rented from the
+        /// shared pool when <see cref="Rented"/>, and given back as soon as they are in the file.</summary>
+        public required byte[] Bytes { get; set; }
+        public required int Length { get; init; }
+        public bool Rented { get; init; }
         public WalHardState? HardState { get; init; }
         public WalSnapshotMarker? Marker { get; init; }
         public ulong MaxEntryIndex { get; init; }
@@ -184,36 +189,40 @@ public sealed class WriteAheadLog : IAsyncDisposable
 
     private static Write EntriesWrite(WalHardState? hardState, IReadOnlyList<WalEntry> entries, bool sync, ManualResetEventSlim? waiter)
     {
-        var payloads = new List<(WalRecordType, byte[])>();
-        foreach (var batch in WalRecord.EncodeEntryBatches(entries))
-        {
-            payloads.Add((WalRecordType.Entries, batch));
-        }
+        // Entries and HardState are encoded straight into one rented frame: a put then costs no
+        // per-batch payload array and no second copy into the frame.
+        var length = WalRecord.EntryRecordsSize(entries) + (hardState is null ? 0 : WalRecord.HeaderBytes + WalRecord.HardStateBytes);
+        var bytes = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        var at = WalRecord.WriteEntryRecords(entries, bytes);
 
         // HardState after the entries: its commit index may refer to them.
         if (hardState is { } hs)
         {
-            payloads.Add((WalRecordType.HardState, WalRecord.EncodeHardState(hs)));
+            at += WalRecord.Encode(WalRecordType.HardState, WalRecord.EncodeHardState(hs), bytes.AsSpan(at));
         }
 
-        var max = entries.Count == 0 ? 0 : entries.Max(e => e.Index);
-        return new Write { Bytes = Frame(payloads), HardState = hardState, MaxEntryIndex = max, Sync = sync, Waiter = waiter };
+        ulong max = 0;
+        for (var i = 0; i < entries.Count; i++)
+        {
+            max = Math.Max(max, entries[i].Index);
+        }
+
+        return new Write { Bytes = bytes, Length = at, Rented = true, HardState = hardState, MaxEntryIndex = max, Sync = sync, Waiter = waiter };
     }
 
     /// <summary>Records that a snapshot file at <paramref name="marker"/> is durable.</summary>
     public Task SaveMarkerAsync(WalSnapshotMarker marker) => Enqueue(MarkerWrite(marker, null));
 
-    private static Write MarkerWrite(WalSnapshotMarker marker, ManualResetEventSlim? waiter) => new()
+    private static Write MarkerWrite(WalSnapshotMarker marker, ManualResetEventSlim? waiter)
     {
-        Bytes = Frame([(WalRecordType.SnapshotMarker, WalRecord.EncodeMarker(marker))]),
-        Marker = marker,
-        Waiter = waiter,
-    };
+        var bytes = Frame([(WalRecordType.SnapshotMarker, WalRecord.EncodeMarker(marker))]);
+        return new Write { Bytes = bytes, Length = bytes.Length, Marker = marker, Waiter = waiter };
+    }
 
     /// <summary>Deletes closed segments whose entries are all at or below <paramref name="index"/> (covered
     /// by a durable snapshot). Every segment starts with the HardState and marker current at its creation,
     /// so dropping older segments loses neither.</summary>
-    public Task ReleaseAsync(ulong index) => Enqueue(new Write { Bytes = [], ReleaseUpToIndex = index });
+    public Task ReleaseAsync(ulong index) => Enqueue(new Write { Bytes = [], Length = 0, ReleaseUpToIndex = index });
 
     private Task Enqueue(Write write)
     {
@@ -257,7 +266,7 @@ public sealed class WriteAheadLog : IAsyncDisposable
                 while (bytes < _options.MaxBatchBytes && reader.TryRead(out var write))
                 {
                     batch.Add(write);
-                    bytes += write.Bytes.Length;
+                    bytes += write.Length;
                 }
 
                 WriteBatch(batch);
@@ -307,16 +316,16 @@ public sealed class WriteAheadLog : IAsyncDisposable
         ulong release = 0;
         foreach (var write in batch)
         {
-            if (write.Bytes.Length > 0)
+            if (write.Length > 0)
             {
                 if (_writeOffset > WalRecovery.SegmentMagic.Length &&
-                    _writeOffset + write.Bytes.Length > _options.SegmentBytes)
+                    _writeOffset + write.Length > _options.SegmentBytes)
                 {
                     RollSegment();
                 }
 
-                _current.Write(write.Bytes);
-                _writeOffset += write.Bytes.Length;
+                _current.Write(write.Bytes, 0, write.Length);
+                _writeOffset += write.Length;
                 dirty = true;
                 mustSync |= write.Sync;
                 var segment = _segments[^1];
@@ -326,6 +335,12 @@ public sealed class WriteAheadLog : IAsyncDisposable
             }
 
             release = Math.Max(release, write.ReleaseUpToIndex);
+            if (write.Rented)
+            {
+                // In the file (or the page cache) now; nothing reads the frame again.
+                ArrayPool<byte>.Shared.Return(write.Bytes);
+                write.Bytes = [];
+            }
         }
 
         if (dirty && mustSync)

@@ -131,6 +131,17 @@ internal static class Load
             Console.Error.WriteLine($"# {label} {test} {workers}: {count} x {kind}");
         }
 
+        if (Environment.GetEnvironmentVariable("BENCH_BY_ENDPOINT") == "1")
+        {
+            // Diagnosis: the same percentiles per member the workers talked to (worker w uses member w % N).
+            for (var e = 0; e < clients.Length; e++)
+            {
+                var part = latencies.Where((_, w) => w % clients.Length == e).SelectMany(l => l).Order().ToArray();
+                Console.Error.WriteLine($"# {label} {test} {workers} via {endpoints[e].Authority}: {part.Length} ops, " +
+                    $"p50 {Percentile(part, 0.5):0.00} ms, p90 {Percentile(part, 0.9):0.00} ms, p99 {Percentile(part, 0.99):0.00} ms, max {(part.Length == 0 ? 0 : part[^1]):0.00} ms");
+            }
+        }
+
         var elapsed = watch.Elapsed.TotalSeconds;
         var cpuMs = Cpu.Milliseconds(pids, cpuBefore);
         var all = latencies.SelectMany(l => l).Order().ToArray();

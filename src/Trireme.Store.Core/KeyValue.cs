@@ -2,12 +2,14 @@ namespace Trireme.Store.Core;
 
 /// <summary>
 /// One version of a key, as etcd's mvccpb.KeyValue. Instances are shared between the store, range
-/// results and watch events, so nobody may mutate the arrays after construction: the store copies
-/// request bytes on the way in and hands out these objects read-only.
+/// results and watch events, so nobody may mutate the bytes after construction: the store copies
+/// request bytes on the way in and hands out these objects read-only. <see cref="Value"/> may be a
+/// slice of the Raft log entry that wrote it (see <see cref="Codec.CommandCodec.Decode(ReadOnlyMemory{byte})"/>):
+/// those bytes are immutable too, and sharing them keeps one array per put alive instead of two.
 /// </summary>
 public sealed class KeyValue
 {
-    public KeyValue(byte[] key, long createRevision, long modRevision, long version, byte[] value, long lease)
+    public KeyValue(byte[] key, long createRevision, long modRevision, long version, ReadOnlyMemory<byte> value, long lease)
     {
         Key = key;
         CreateRevision = createRevision;
@@ -28,14 +30,14 @@ public sealed class KeyValue
     /// <summary>1 for the first put of a generation; restarts at 1 after a delete.</summary>
     public long Version { get; }
 
-    public byte[] Value { get; }
+    public ReadOnlyMemory<byte> Value { get; }
 
     /// <summary>The key lease (etcd TTL lease) attached to this version, 0 for none.</summary>
     public long Lease { get; }
 
     /// <summary>The same version without its value (range keys_only).</summary>
     public KeyValue WithoutValue() =>
-        Value.Length == 0 ? this : new KeyValue(Key, CreateRevision, ModRevision, Version, [], Lease);
+        Value.Length == 0 ? this : new KeyValue(Key, CreateRevision, ModRevision, Version, ReadOnlyMemory<byte>.Empty, Lease);
 
     public override string ToString() =>
         $"{System.Text.Encoding.UTF8.GetString(Key)}@{ModRevision} (create {CreateRevision}, v{Version}, lease {Lease})";

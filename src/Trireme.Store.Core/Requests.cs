@@ -57,7 +57,7 @@ public sealed class RangeRequest : StoreRequest
 public sealed class PutRequest : StoreRequest
 {
     public byte[] Key { get; init; } = [];
-    public byte[] Value { get; init; } = [];
+    public ReadOnlyMemory<byte> Value { get; init; }
     public long Lease { get; init; }
     public bool PrevKv { get; init; }
     public bool IgnoreValue { get; init; }

@@ -66,7 +66,7 @@ public sealed class StoreSnapshotView
             {
                 writer.Varint(record.Kv.CreateRevision);
                 writer.Varint(record.Kv.Version);
-                writer.Bytes(record.Kv.Value);
+                writer.Bytes(record.Kv.Value.Span);
                 writer.Varint(record.Kv.Lease);
             }
         }

@@ -66,7 +66,7 @@ public sealed partial class StoreStateMachine
             SortTarget.Version => (a, b) => a.Version.CompareTo(b.Version),
             SortTarget.Create => (a, b) => a.CreateRevision.CompareTo(b.CreateRevision),
             SortTarget.Mod => (a, b) => a.ModRevision.CompareTo(b.ModRevision),
-            SortTarget.Value => (a, b) => a.Value.AsSpan().SequenceCompareTo(b.Value),
+            SortTarget.Value => (a, b) => a.Value.Span.SequenceCompareTo(b.Value.Span),
             _ => (a, b) => a.Key.AsSpan().SequenceCompareTo(b.Key),
         };
         int sign = order == SortOrder.Descend ? -1 : 1;
@@ -115,7 +115,7 @@ public sealed partial class StoreStateMachine
         // we write an empty value without a lease instead, identically on every member.
         // The plain put (nearly all of them) finds its key once, inside Put.
         KeyValue? existing = request.IgnoreValue || request.IgnoreLease ? _mvcc.Get(request.Key) : null;
-        byte[] value = request.IgnoreValue ? existing?.Value ?? [] : request.Value;
+        ReadOnlyMemory<byte> value = request.IgnoreValue ? existing?.Value ?? ReadOnlyMemory<byte>.Empty : request.Value;
         long lease = request.IgnoreLease ? existing?.Lease ?? 0 : request.Lease;
         (KeyValue written, KeyValue? previous) = _mvcc.Put(request.Key, value, lease);
         if (previous is not null && previous.Lease != 0)
@@ -263,7 +263,7 @@ public sealed partial class StoreStateMachine
     {
         int order = compare.Target switch
         {
-            CompareTarget.Value => (kv?.Value ?? []).AsSpan().SequenceCompareTo(compare.Value),
+            CompareTarget.Value => (kv?.Value ?? ReadOnlyMemory<byte>.Empty).Span.SequenceCompareTo(compare.Value),
             CompareTarget.Create => (kv?.CreateRevision ?? 0).CompareTo(compare.Number),
             CompareTarget.Mod => (kv?.ModRevision ?? 0).CompareTo(compare.Number),
             CompareTarget.Version => (kv?.Version ?? 0).CompareTo(compare.Number),

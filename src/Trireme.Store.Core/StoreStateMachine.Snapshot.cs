@@ -135,7 +135,7 @@ public sealed partial class StoreStateMachine
             live[key] = !tombstone;
             last = revision;
             KeyValue kv = tombstone
-                ? new KeyValue(key, 0, revision.Main, 0, [], 0)
+                ? new KeyValue(key, 0, revision.Main, 0, ReadOnlyMemory<byte>.Empty, 0)
                 : new KeyValue(key, reader.Varint(), revision.Main, reader.Varint(), reader.Bytes(), reader.Varint());
             parsed.History.Add(new StoredRevision(revision, kv, tombstone));
         }

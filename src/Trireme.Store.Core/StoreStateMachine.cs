@@ -64,7 +64,16 @@ public sealed partial class StoreStateMachine
     public IReadOnlyList<AlarmMember> Alarms => [.. _alarms];
 
     /// <summary>Applies one committed log entry holding a <see cref="CommandCodec"/>-encoded command.</summary>
-    public ApplyResult Apply(long index, ReadOnlySpan<byte> command, long nowTicks)
+    public ApplyResult Apply(long index, ReadOnlySpan<byte> command, long nowTicks) =>
+        Apply(index, command, ReadOnlyMemory<byte>.Empty, nowTicks);
+
+    /// <summary>As <see cref="Apply(long, ReadOnlySpan{byte}, long)"/>, for a command whose bytes never
+    /// change (a Raft log entry): a plain put's stored value is then a slice of them, not a copy
+    /// (<see cref="CommandCodec.Decode(ReadOnlyMemory{byte})"/>).</summary>
+    public ApplyResult Apply(long index, ReadOnlyMemory<byte> command, long nowTicks) =>
+        Apply(index, command.Span, command, nowTicks);
+
+    private ApplyResult Apply(long index, ReadOnlySpan<byte> command, ReadOnlyMemory<byte> shared, long nowTicks)
     {
         if (index <= AppliedIndex)
         {
@@ -74,7 +83,7 @@ public sealed partial class StoreStateMachine
         StoreCommand decoded;
         try
         {
-            decoded = CommandCodec.Decode(command);
+            decoded = shared.IsEmpty ? CommandCodec.Decode(command) : CommandCodec.Decode(shared);
         }
         catch (StoreDecodeException)
         {

@@ -97,7 +97,45 @@ public sealed class CommandCodecTests
             var decoded = Assert.IsType<PutRequest>(CommandCodec.Decode(encoded).Request);
             Assert.Equal(big.Value, decoded.Value);
             Assert.Equal(frozenPut, CommandCodec.Encode(new StoreCommand(Samples[1], 9)));
+            byte[] prefixed = CommandCodec.Encode(new StoreCommand(Samples[1], 9), reservedPrefixBytes: 17);
+            Assert.Equal(new byte[17], prefixed[..17]);
+            Assert.Equal(frozenPut, prefixed[17..]);
         }
+    }
+
+    [Fact]
+    public void Decoding_from_memory_shares_a_plain_puts_value_with_the_entry_and_copies_every_other_value()
+    {
+        // Shared: the stored version keeps the log entry's array instead of a copy of its own. Only a
+        // plain put shares, so a txn's many values never pin each other's entry.
+        byte[] plain = CommandCodec.Encode(new StoreCommand(new PutRequest { Key = B("k"), Value = B("value") }, 1));
+        var put = Assert.IsType<PutRequest>(CommandCodec.Decode(plain.AsMemory()).Request);
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(put.Value, out ArraySegment<byte> segment));
+        Assert.Same(plain, segment.Array);
+        Assert.Equal("value", S(put.Value));
+
+        var copied = Assert.IsType<PutRequest>(CommandCodec.Decode((ReadOnlySpan<byte>)plain).Request);
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(copied.Value, out segment));
+        Assert.NotSame(plain, segment.Array);
+
+        byte[] txn = CommandCodec.Encode(new StoreCommand(new TxnRequest { Success = [new PutRequest { Key = B("k"), Value = B("v2") }] }, 1));
+        var inner = Assert.IsType<PutRequest>(Assert.IsType<TxnRequest>(CommandCodec.Decode(txn.AsMemory()).Request).Success[0]);
+        Assert.True(System.Runtime.InteropServices.MemoryMarshal.TryGetArray(inner.Value, out segment));
+        Assert.NotSame(txn, segment.Array);
+        Assert.Equal("v2", S(inner.Value));
+
+        // Applying the same log through either form ends in the same state.
+        var bySpan = new StoreStateMachine();
+        var byMemory = new StoreStateMachine();
+        for (int i = 0; i < 50; i++)
+        {
+            byte[] entry = CommandCodec.Encode(new StoreCommand(new PutRequest { Key = B($"k{i % 7}"), Value = B($"v{i}") }, 1));
+            bySpan.Apply(i + 1, (ReadOnlySpan<byte>)entry, 0);
+            byMemory.Apply(i + 1, entry.AsMemory(), 0);
+        }
+
+        Assert.Equal(bySpan.HashKv(), byMemory.HashKv());
+        Assert.Equal(bySpan.Snapshot(), byMemory.Snapshot());
     }
 
     [Fact]

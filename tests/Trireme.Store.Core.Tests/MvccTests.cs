@@ -129,7 +129,7 @@ public sealed class MvccTests
         Assert.Empty(counted.Kvs);
         Assert.Equal(2, counted.Count);
         RangeResponse keysOnly = store.Range(new RangeRequest { Key = B("a"), RangeEnd = [0], KeysOnly = true });
-        Assert.All(keysOnly.Kvs, kv => Assert.Empty(kv.Value));
+        Assert.All(keysOnly.Kvs, kv => Assert.True(kv.Value.IsEmpty));
         Assert.Equal(2, keysOnly.Kvs[1].ModRevision - keysOnly.Kvs[0].ModRevision + 1);
     }
 
@@ -242,11 +242,11 @@ public sealed class MvccTests
     public void Keys_are_binary_and_ordered_bytewise()
     {
         var store = new TestStore();
-        store.Ok<PutResponse>(new PutRequest { Key = [0xff, 0x00], Value = [1] });
-        store.Ok<PutResponse>(new PutRequest { Key = [0x00], Value = [2] });
-        store.Ok<PutResponse>(new PutRequest { Key = [0x7f, 0xff], Value = [3] });
+        store.Ok<PutResponse>(new PutRequest { Key = [0xff, 0x00], Value = new byte[] { 1 } });
+        store.Ok<PutResponse>(new PutRequest { Key = [0x00], Value = new byte[] { 2 } });
+        store.Ok<PutResponse>(new PutRequest { Key = [0x7f, 0xff], Value = new byte[] { 3 } });
         RangeResponse all = store.Range(new RangeRequest { Key = [0], RangeEnd = [0] });
-        Assert.Equal([2, 3, 1], all.Kvs.Select(kv => (int)kv.Value[0]));
+        Assert.Equal([2, 3, 1], all.Kvs.Select(kv => (int)kv.Value.Span[0]));
         Assert.Equal([0xff], ByteKeys.PrefixEnd([0xfe, 0xff]));
         Assert.Equal([0], ByteKeys.PrefixEnd([0xff, 0xff]));
     }

@@ -18,6 +18,8 @@ internal sealed class TestStore
     public static byte[] B(string text) => Encoding.UTF8.GetBytes(text);
     public static string S(byte[] bytes) => Encoding.UTF8.GetString(bytes);
 
+    public static string S(ReadOnlyMemory<byte> bytes) => Encoding.UTF8.GetString(bytes.Span);
+
     public ApplyResult Apply(StoreRequest request, ulong proposer = 0) =>
         Machine.Apply(++Index, CommandCodec.Encode(new StoreCommand(request, proposer)), NowTicks);
 

@@ -40,16 +40,24 @@ public static class CommandCodec
     [ThreadStatic]
     private static WireWriter? t_scratch;
 
-    public static byte[] Encode(StoreCommand command)
+    public static byte[] Encode(StoreCommand command) => Encode(command, reservedPrefixBytes: 0);
+
+    /// <summary>The encoding after <paramref name="reservedPrefixBytes"/> zero bytes that the caller fills
+    /// (the host's entry envelope), in one array.</summary>
+    public static byte[] Encode(StoreCommand command, int reservedPrefixBytes)
     {
+        ArgumentNullException.ThrowIfNull(command);
+        ArgumentOutOfRangeException.ThrowIfNegative(reservedPrefixBytes);
         var writer = t_scratch ?? new WireWriter(1024);
         t_scratch = null; // not shared with a nested call on this thread while in use
         writer.Reset();
+        writer.Skip(reservedPrefixBytes);
         writer.Byte(FormatVersion);
         writer.Byte((byte)KindOf(command.Request));
         writer.UVarint(command.ProposerMemberId);
         WriteBody(writer, command.Request, depth: 0);
         var encoded = writer.Written.ToArray();
+        encoded.AsSpan(0, reservedPrefixBytes).Clear(); // the scratch buffer held an older command there
         if (writer.Capacity <= KeptScratchBytes)
         {
             t_scratch = writer;
@@ -58,9 +66,20 @@ public static class CommandCodec
         return encoded;
     }
 
-    public static StoreCommand Decode(ReadOnlySpan<byte> data)
+    public static StoreCommand Decode(ReadOnlySpan<byte> data) => Decode(new WireReader(data));
+
+    /// <summary>
+    /// Decodes like <see cref="Decode(ReadOnlySpan{byte})"/>, but the value of a plain put (the command
+    /// itself, not a put inside a txn) is a slice of <paramref name="data"/> rather than a copy: the
+    /// stored version then keeps the log entry's array alive instead of an array of its own, one
+    /// long-lived array per put fewer for the garbage collector to promote. Only a plain put shares,
+    /// so what the slice keeps beyond the value is the command's own few bytes and key, never other
+    /// values. <paramref name="data"/> must never change afterwards (Raft log entries do not).
+    /// </summary>
+    public static StoreCommand Decode(ReadOnlyMemory<byte> data) => Decode(new WireReader(data));
+
+    private static StoreCommand Decode(WireReader reader)
     {
-        var reader = new WireReader(data);
         byte version = reader.Byte();
         if (version != FormatVersion)
         {
@@ -107,7 +126,7 @@ public static class CommandCodec
                 break;
             case PutRequest p:
                 writer.Bytes(p.Key);
-                writer.Bytes(p.Value);
+                writer.Bytes(p.Value.Span);
                 writer.Varint(p.Lease);
                 writer.Byte(Flags(p.PrevKv, p.IgnoreValue, p.IgnoreLease));
                 break;
@@ -212,7 +231,7 @@ public static class CommandCodec
             case CommandKind.Put:
             {
                 byte[] key = reader.Bytes();
-                byte[] value = reader.Bytes();
+                ReadOnlyMemory<byte> value = depth == 0 ? reader.SharedBytes() : reader.Bytes();
                 long lease = reader.Varint();
                 (bool prevKv, bool ignoreValue, bool ignoreLease) = ReadFlags(ref reader);
                 return new PutRequest

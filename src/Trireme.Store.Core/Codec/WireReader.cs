@@ -46,7 +46,17 @@ internal ref struct WireReader
 {
     private ReadOnlySpan<byte> _rest;
 
+    /// <summary>The whole input when it was given as memory (empty otherwise): <see cref="SharedBytes"/>
+    /// slices it instead of copying.</summary>
+    private readonly ReadOnlyMemory<byte> _origin;
+
     public WireReader(ReadOnlySpan<byte> data) => _rest = data;
+
+    public WireReader(ReadOnlyMemory<byte> data)
+    {
+        _origin = data;
+        _rest = data.Span;
+    }
 
     public readonly int Remaining => _rest.Length;
 
@@ -118,6 +128,21 @@ internal ref struct WireReader
     {
         int length = Count();
         byte[] value = _rest[..length].ToArray();
+        _rest = _rest[length..];
+        return value;
+    }
+
+    /// <summary>Like <see cref="Bytes"/>, but a slice of the input when it was given as memory (the caller
+    /// must know those bytes are never changed); a copy otherwise.</summary>
+    public ReadOnlyMemory<byte> SharedBytes()
+    {
+        if (_origin.IsEmpty)
+        {
+            return Bytes();
+        }
+
+        int length = Count();
+        ReadOnlyMemory<byte> value = _origin.Slice(_origin.Length - _rest.Length, length);
         _rest = _rest[length..];
         return value;
     }

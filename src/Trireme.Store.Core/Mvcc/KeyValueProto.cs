@@ -32,7 +32,7 @@ internal static class KeyValueProto
         at = WriteVarintField(destination, at, 2, kv.CreateRevision);
         at = WriteVarintField(destination, at, 3, kv.ModRevision);
         at = WriteVarintField(destination, at, 4, kv.Version);
-        at = WriteBytes(destination, at, 5, kv.Value);
+        at = WriteBytes(destination, at, 5, kv.Value.Span);
         return WriteVarintField(destination, at, 6, kv.Lease);
     }
 
@@ -52,7 +52,7 @@ internal static class KeyValueProto
         return size;
     }
 
-    private static int WriteBytes(Span<byte> destination, int at, int field, byte[] bytes)
+    private static int WriteBytes(Span<byte> destination, int at, int field, ReadOnlySpan<byte> bytes)
     {
         if (bytes.Length == 0)
         {

@@ -134,7 +134,7 @@ internal sealed class MvccStore
     }
 
     /// <summary>Writes a new version; returns it and the version it replaced (null if none).</summary>
-    public (KeyValue Kv, KeyValue? Previous) Put(byte[] key, byte[] value, long lease)
+    public (KeyValue Kv, KeyValue? Previous) Put(byte[] key, ReadOnlyMemory<byte> value, long lease)
     {
         RequireWriting();
         var revision = new Revision(CurrentRevision + 1, _pendingEvents.Count);
@@ -167,7 +167,7 @@ internal sealed class MvccStore
         {
             KeyValue previous = index.Current!.Kv;
             var revision = new Revision(CurrentRevision + 1, _pendingEvents.Count);
-            var tombstone = new KeyValue(index.Key, 0, revision.Main, 0, [], 0);
+            var tombstone = new KeyValue(index.Key, 0, revision.Main, 0, ReadOnlyMemory<byte>.Empty, 0);
             var record = new StoredRevision(revision, tombstone, tombstone: true);
             index.Tombstone(record);
             Append(record);

@@ -17,11 +17,17 @@ public static class EntryEnvelope
     public static byte[] Encode(byte kind, ulong proposer, ulong requestId, ReadOnlySpan<byte> body)
     {
         var bytes = new byte[HeaderBytes + body.Length];
-        bytes[0] = kind;
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(1), proposer);
-        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(9), requestId);
+        WriteHeader(bytes, kind, proposer, requestId);
         body.CopyTo(bytes.AsSpan(HeaderBytes));
         return bytes;
+    }
+
+    /// <summary>Fills the first <see cref="HeaderBytes"/> of an entry whose body is already in place.</summary>
+    public static void WriteHeader(Span<byte> entry, byte kind, ulong proposer, ulong requestId)
+    {
+        entry[0] = kind;
+        BinaryPrimitives.WriteUInt64LittleEndian(entry[1..], proposer);
+        BinaryPrimitives.WriteUInt64LittleEndian(entry[9..], requestId);
     }
 
     public static bool TryDecode(ReadOnlySpan<byte> data, out byte kind, out ulong proposer, out ulong requestId, out ReadOnlySpan<byte> body)

@@ -281,7 +281,8 @@ public sealed partial class StoreMember
         switch (kind)
         {
             case EntryEnvelope.StoreCommand:
-                outcome = _store.Apply((long)entry.Index, body, _nowTicks);
+                // As memory: a plain put's value stays a slice of the entry (log entries never change).
+                outcome = _store.Apply((long)entry.Index, entry.Data[EntryEnvelope.HeaderBytes..], _nowTicks);
                 break;
             case EntryEnvelope.MemberAttributes:
                 ApplyAttributes(body);

@@ -16,14 +16,16 @@ public sealed partial class StoreMember
     /// <summary>Proposes a write and waits until it is applied here; returns the state machine's result.</summary>
     public async Task<ApplyResult> ProposeAsync(StoreRequest request, CancellationToken cancellationToken)
     {
-        var data = CommandCodec.Encode(new StoreCommand(request, Id));
-        if (data.Length > EtcdLimits.MaxRequestBytes)
+        // The command is encoded after room for the envelope: one array per proposal, which is also the
+        // log entry (and, for a plain put, the stored value's bytes; see CommandCodec.Decode).
+        var envelope = CommandCodec.Encode(new StoreCommand(request, Id), EntryEnvelope.HeaderBytes);
+        if (envelope.Length - EntryEnvelope.HeaderBytes > EtcdLimits.MaxRequestBytes)
         {
             throw EtcdErrors.RequestTooLarge.ToException();
         }
 
         var requestId = NextRequestId();
-        var envelope = EntryEnvelope.Encode(EntryEnvelope.StoreCommand, Id, requestId, data);
+        EntryEnvelope.WriteHeader(envelope, EntryEnvelope.StoreCommand, Id, requestId);
         var result = await Submit(requestId, () => _raft.Propose(envelope), cancellationToken).ConfigureAwait(false);
         return (ApplyResult)result!;
     }

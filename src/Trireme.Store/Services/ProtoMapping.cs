@@ -9,13 +9,15 @@ namespace Trireme.Store.Host;
 /// (the core's names and enum numbers are etcd's, so this is mechanical).</summary>
 public static class ProtoMapping
 {
+    /// <summary>Wraps the version's bytes without copying them: a stored version's key and value never
+    /// change (see <see cref="KeyValue"/>), and a ByteString is read-only.</summary>
     public static Mvcc.KeyValue ToProto(KeyValue kv) => new()
     {
-        Key = ByteString.CopyFrom(kv.Key),
+        Key = UnsafeByteOperations.UnsafeWrap(kv.Key),
         CreateRevision = kv.CreateRevision,
         ModRevision = kv.ModRevision,
         Version = kv.Version,
-        Value = ByteString.CopyFrom(kv.Value),
+        Value = UnsafeByteOperations.UnsafeWrap(kv.Value),
         Lease = kv.Lease,
     };
 
@@ -39,7 +41,7 @@ public static class ProtoMapping
     public static PutRequest FromProto(Pb.PutRequest r) => new()
     {
         Key = r.Key.ToByteArray(),
-        Value = r.Value.ToByteArray(),
+        Value = r.Value.Memory, // the parsed message owns these bytes; the command encoding copies them
         Lease = r.Lease,
         PrevKv = r.PrevKv,
         IgnoreValue = r.IgnoreValue,

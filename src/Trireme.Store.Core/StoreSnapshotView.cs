@@ -13,11 +13,11 @@ public sealed class StoreSnapshotView
     private readonly long _appliedIndex;
     private readonly long _currentRevision;
     private readonly long _compactRevision;
-    private readonly StoredRevision[] _history;
+    private readonly KeyValue[] _history;
     private readonly (long Id, long Ttl, long RemainingTtl)[] _leases;
     private readonly AlarmMember[] _alarms;
 
-    internal StoreSnapshotView(long appliedIndex, long currentRevision, long compactRevision, StoredRevision[] history,
+    internal StoreSnapshotView(long appliedIndex, long currentRevision, long compactRevision, KeyValue[] history,
         (long Id, long Ttl, long RemainingTtl)[] leases, AlarmMember[] alarms)
     {
         _appliedIndex = appliedIndex;
@@ -56,18 +56,18 @@ public sealed class StoreSnapshotView
         writer.Varint(_currentRevision);
         writer.Varint(_compactRevision);
         writer.UVarint((ulong)_history.Length);
-        foreach (StoredRevision record in _history)
+        foreach (KeyValue record in _history)
         {
             writer.Varint(record.Revision.Main);
             writer.Varint(record.Revision.Sub);
-            writer.Bool(record.Tombstone);
-            writer.Bytes(record.Kv.Key);
-            if (!record.Tombstone)
+            writer.Bool(record.IsTombstone);
+            writer.Bytes(record.Key);
+            if (!record.IsTombstone)
             {
-                writer.Varint(record.Kv.CreateRevision);
-                writer.Varint(record.Kv.Version);
-                writer.Bytes(record.Kv.Value.Span);
-                writer.Varint(record.Kv.Lease);
+                writer.Varint(record.CreateRevision);
+                writer.Varint(record.Version);
+                writer.Bytes(record.Value.Span);
+                writer.Varint(record.Lease);
             }
         }
 

@@ -66,11 +66,11 @@ public sealed partial class StoreStateMachine
         }
 
         // Attachments are not stored: they are exactly the live keys that name a lease.
-        foreach (StoredRevision record in _mvcc.History)
+        foreach (KeyValue record in _mvcc.History)
         {
-            if (!record.Tombstone && record.Kv.Lease != 0 && _mvcc.Get(record.Kv.Key) == record.Kv)
+            if (!record.IsTombstone && record.Lease != 0 && _mvcc.Get(record.Key) == record)
             {
-                Leases.Attach(record.Kv.Lease, record.Kv.Key);
+                Leases.Attach(record.Lease, record.Key);
             }
         }
 
@@ -121,7 +121,8 @@ public sealed partial class StoreStateMachine
             bool tombstone = reader.Bool();
             byte[] key = reader.Bytes();
             key = keys.TryGetValue(key, out byte[]? shared) ? shared : keys[key] = key;
-            if (revision <= last || revision.Main > parsed.CurrentRevision || key.Length == 0)
+            if (revision <= last || revision.Main > parsed.CurrentRevision || key.Length == 0 ||
+                revision.Sub is < 0 or > int.MaxValue)
             {
                 throw new StoreDecodeException(DecodeError.Inconsistent, $"history record {revision} out of order or empty");
             }
@@ -134,10 +135,9 @@ public sealed partial class StoreStateMachine
 
             live[key] = !tombstone;
             last = revision;
-            KeyValue kv = tombstone
-                ? new KeyValue(key, 0, revision.Main, 0, ReadOnlyMemory<byte>.Empty, 0)
-                : new KeyValue(key, reader.Varint(), revision.Main, reader.Varint(), reader.Bytes(), reader.Varint());
-            parsed.History.Add(new StoredRevision(revision, kv, tombstone));
+            parsed.History.Add(tombstone
+                ? KeyValue.TombstoneAt(key, revision)
+                : new KeyValue(key, revision, reader.Varint(), reader.Varint(), reader.Bytes(), reader.Varint(), tombstone: false));
         }
 
         int leases = reader.Count();
@@ -168,7 +168,7 @@ public sealed partial class StoreStateMachine
         public long AppliedIndex { get; init; }
         public long CurrentRevision { get; init; }
         public long CompactRevision { get; init; }
-        public List<StoredRevision> History { get; } = [];
+        public List<KeyValue> History { get; } = [];
         public List<KeyLease> Leases { get; } = [];
         public List<AlarmMember> Alarms { get; } = [];
     }

@@ -19,11 +19,11 @@ internal sealed class KeyIndex
     public bool IsEmpty => _generations.Count == 1 && _generations[0].Revisions.Count == 0;
 
     /// <summary>The current (non-tombstone) version, or null while the key is deleted.</summary>
-    public StoredRevision? Current
+    public KeyValue? Current
     {
         get
         {
-            List<StoredRevision> revisions = _generations[^1].Revisions;
+            List<KeyValue> revisions = _generations[^1].Revisions;
             return revisions.Count == 0 ? null : revisions[^1];
         }
     }
@@ -35,7 +35,7 @@ internal sealed class KeyIndex
         return current.Revisions.Count == 0 ? (1, revision.Main) : (current.Version + 1, current.Created.Main);
     }
 
-    public void Put(StoredRevision record)
+    public void Put(KeyValue record)
     {
         Generation current = _generations[^1];
         if (current.Revisions.Count == 0)
@@ -47,7 +47,7 @@ internal sealed class KeyIndex
         current.Version++;
     }
 
-    public void Tombstone(StoredRevision record)
+    public void Tombstone(KeyValue record)
     {
         if (_generations[^1].Revisions.Count == 0)
         {
@@ -59,16 +59,16 @@ internal sealed class KeyIndex
     }
 
     /// <summary>Rebuilds the first record of a key from a snapshot (etcd's keyIndex.restore).</summary>
-    public void Restore(StoredRevision record)
+    public void Restore(KeyValue record)
     {
         Generation current = _generations[^1];
-        current.Created = new Revision(record.Kv.CreateRevision, 0);
-        current.Version = record.Kv.Version;
+        current.Created = new Revision(record.CreateRevision, 0);
+        current.Version = record.Version;
         current.Revisions.Add(record);
     }
 
     /// <summary>The version live at <paramref name="atRevision"/>, or null (absent or deleted then).</summary>
-    public StoredRevision? Get(long atRevision)
+    public KeyValue? Get(long atRevision)
     {
         Generation? generation = FindGeneration(atRevision);
         if (generation is null)
@@ -76,7 +76,7 @@ internal sealed class KeyIndex
             return null;
         }
 
-        List<StoredRevision> revisions = generation.Revisions;
+        List<KeyValue> revisions = generation.Revisions;
         for (int i = revisions.Count - 1; i >= 0; i--)
         {
             if (revisions[i].Revision.Main <= atRevision)
@@ -93,7 +93,7 @@ internal sealed class KeyIndex
         int last = _generations.Count - 1;
         for (int i = last; i >= 0; i--)
         {
-            List<StoredRevision> revisions = _generations[i].Revisions;
+            List<KeyValue> revisions = _generations[i].Revisions;
             if (revisions.Count == 0)
             {
                 continue;
@@ -119,7 +119,7 @@ internal sealed class KeyIndex
     /// one in effect then (unless it is a tombstone), and drop generations that ended by then. Kept
     /// records are added to <paramref name="keep"/>.
     /// </summary>
-    public void Compact(long atRevision, HashSet<StoredRevision> keep)
+    public void Compact(long atRevision, HashSet<KeyValue> keep)
     {
         (int generationIndex, int revisionIndex) = FindKept(atRevision, keep);
         Generation generation = _generations[generationIndex];
@@ -142,7 +142,7 @@ internal sealed class KeyIndex
     }
 
     /// <summary>etcd's keyIndex.keep: what <see cref="Compact"/> would keep, without changing anything.</summary>
-    public void Keep(long atRevision, HashSet<StoredRevision> keep)
+    public void Keep(long atRevision, HashSet<KeyValue> keep)
     {
         (int generationIndex, int revisionIndex) = FindKept(atRevision, keep);
         Generation generation = _generations[generationIndex];
@@ -153,7 +153,7 @@ internal sealed class KeyIndex
         }
     }
 
-    private (int GenerationIndex, int RevisionIndex) FindKept(long atRevision, HashSet<StoredRevision> keep)
+    private (int GenerationIndex, int RevisionIndex) FindKept(long atRevision, HashSet<KeyValue> keep)
     {
         int generationIndex = 0;
         while (generationIndex < _generations.Count - 1 &&
@@ -162,7 +162,7 @@ internal sealed class KeyIndex
             generationIndex++;
         }
 
-        List<StoredRevision> revisions = _generations[generationIndex].Revisions;
+        List<KeyValue> revisions = _generations[generationIndex].Revisions;
         for (int i = revisions.Count - 1; i >= 0; i--)
         {
             if (revisions[i].Revision.Main <= atRevision)
@@ -179,6 +179,6 @@ internal sealed class KeyIndex
     {
         public long Version { get; set; }
         public Revision Created { get; set; }
-        public List<StoredRevision> Revisions { get; } = [];
+        public List<KeyValue> Revisions { get; } = [];
     }
 }

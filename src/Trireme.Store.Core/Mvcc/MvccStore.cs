@@ -14,7 +14,7 @@ internal sealed class MvccStore
     public const int RecordOverheadBytes = 64;
 
     private readonly KeyIndexTree _index = new();
-    private readonly List<StoredRevision> _history = [];
+    private readonly List<KeyValue> _history = [];
     private readonly List<WatchEvent> _pendingEvents = [];
     private bool _writing;
 
@@ -29,7 +29,7 @@ internal sealed class MvccStore
 
     public int KeyCount => _index.Count;
 
-    internal IReadOnlyList<StoredRevision> History => _history;
+    internal IReadOnlyList<KeyValue> History => _history;
 
     /// <summary>Revision reads see: inside a write that already wrote, the revision being written.</summary>
     public long ReadRevision => _writing && _pendingEvents.Count > 0 ? CurrentRevision + 1 : CurrentRevision;
@@ -66,13 +66,13 @@ internal sealed class MvccStore
 
     private static bool VisitRange(KeyIndex index, ref RangeState state)
     {
-        StoredRevision? record = state.Latest ? index.Current : index.Get(state.Revision);
+        KeyValue? record = state.Latest ? index.Current : index.Get(state.Revision);
         if (record is not null)
         {
             state.Count++;
             if (state.Kvs.Count < state.Limit)
             {
-                state.Kvs.Add(record.Kv);
+                state.Kvs.Add(record);
             }
         }
 
@@ -88,7 +88,7 @@ internal sealed class MvccStore
         public long Count;
     }
 
-    public KeyValue? Get(ReadOnlySpan<byte> key) => _index.Find(key)?.Current?.Kv;
+    public KeyValue? Get(ReadOnlySpan<byte> key) => _index.Find(key)?.Current;
 
     /// <summary>The version of <paramref name="key"/> live at <paramref name="atRevision"/>, if history still has it.</summary>
     public KeyValue? GetAt(ReadOnlySpan<byte> key, long atRevision)
@@ -98,20 +98,20 @@ internal sealed class MvccStore
             return null;
         }
 
-        return _index.Find(key)?.Get(atRevision)?.Kv;
+        return _index.Find(key)?.Get(atRevision);
     }
 
     /// <summary>Records of one key with main revision ≥ <paramref name="fromMain"/>, in revision order.</summary>
-    public IEnumerable<StoredRevision> KeyHistory(ReadOnlySpan<byte> key, long fromMain)
+    public IEnumerable<KeyValue> KeyHistory(ReadOnlySpan<byte> key, long fromMain)
     {
         KeyIndex? index = _index.Find(key);
         return index is null ? [] : Walk(index, fromMain);
 
-        static IEnumerable<StoredRevision> Walk(KeyIndex index, long fromMain)
+        static IEnumerable<KeyValue> Walk(KeyIndex index, long fromMain)
         {
             foreach (KeyIndex.Generation generation in index.Generations)
             {
-                foreach (StoredRevision record in generation.Revisions)
+                foreach (KeyValue record in generation.Revisions)
                 {
                     if (record.Revision.Main >= fromMain)
                     {
@@ -139,12 +139,11 @@ internal sealed class MvccStore
         RequireWriting();
         var revision = new Revision(CurrentRevision + 1, _pendingEvents.Count);
         KeyIndex index = _index.GetOrAdd(key);
-        KeyValue? previous = index.Current?.Kv;
+        KeyValue? previous = index.Current;
         (long version, long createRevision) = index.NextPut(revision);
-        var kv = new KeyValue(index.Key, createRevision, revision.Main, version, value, lease);
-        var record = new StoredRevision(revision, kv, tombstone: false);
-        index.Put(record);
-        Append(record);
+        var kv = new KeyValue(index.Key, revision, createRevision, version, value, lease, tombstone: false);
+        index.Put(kv);
+        Append(kv);
         _pendingEvents.Add(new WatchEvent(WatchEventType.Put, kv, previous));
         return (kv, previous);
     }
@@ -165,12 +164,11 @@ internal sealed class MvccStore
         var deleted = new List<KeyValue>(victims.Count);
         foreach (KeyIndex index in victims)
         {
-            KeyValue previous = index.Current!.Kv;
+            KeyValue previous = index.Current!;
             var revision = new Revision(CurrentRevision + 1, _pendingEvents.Count);
-            var tombstone = new KeyValue(index.Key, 0, revision.Main, 0, ReadOnlyMemory<byte>.Empty, 0);
-            var record = new StoredRevision(revision, tombstone, tombstone: true);
-            index.Tombstone(record);
-            Append(record);
+            var tombstone = KeyValue.TombstoneAt(index.Key, revision);
+            index.Tombstone(tombstone);
+            Append(tombstone);
             _pendingEvents.Add(new WatchEvent(WatchEventType.Delete, tombstone, previous));
             deleted.Add(previous);
         }
@@ -218,7 +216,7 @@ internal sealed class MvccStore
         }
 
         CompactRevision = revision;
-        var keep = new HashSet<StoredRevision>(ReferenceEqualityComparer.Instance);
+        var keep = new HashSet<KeyValue>(ReferenceEqualityComparer.Instance);
         var emptied = new List<KeyIndex>();
         foreach (KeyIndex index in _index.All())
         {
@@ -235,7 +233,7 @@ internal sealed class MvccStore
         }
 
         int cut = FirstHistoryIndexAfter(revision);
-        var survivors = new List<StoredRevision>(_history.Count - cut + keep.Count);
+        var survivors = new List<KeyValue>(_history.Count - cut + keep.Count);
         for (int i = 0; i < cut; i++)
         {
             if (keep.Contains(_history[i]))
@@ -267,7 +265,7 @@ internal sealed class MvccStore
         }
 
         long upTo = revision <= 0 ? CurrentRevision : revision;
-        var keep = new HashSet<StoredRevision>(ReferenceEqualityComparer.Instance);
+        var keep = new HashSet<KeyValue>(ReferenceEqualityComparer.Instance);
         foreach (KeyIndex index in _index.All())
         {
             index.Keep(upTo, keep);
@@ -275,7 +273,7 @@ internal sealed class MvccStore
 
         uint state = Crc32C.Append(Crc32C.Initial, "key"u8);
         byte[] buffer = new byte[256];
-        foreach (StoredRevision record in _history)
+        foreach (KeyValue record in _history)
         {
             if (record.Revision.Main > upTo)
             {
@@ -287,7 +285,7 @@ internal sealed class MvccStore
                 continue;
             }
 
-            int needed = Revision.EncodedBytes + 1 + KeyValueProto.Size(record.Kv, record.Tombstone);
+            int needed = Revision.EncodedBytes + 1 + KeyValueProto.Size(record, record.IsTombstone);
             if (buffer.Length < needed)
             {
                 buffer = new byte[Math.Max(needed, buffer.Length * 2)];
@@ -295,13 +293,13 @@ internal sealed class MvccStore
 
             record.Revision.WriteTo(buffer);
             int keyLength = Revision.EncodedBytes;
-            if (record.Tombstone)
+            if (record.IsTombstone)
             {
                 buffer[keyLength++] = (byte)'t';
             }
 
             state = Crc32C.Append(state, buffer.AsSpan(0, keyLength));
-            int valueLength = KeyValueProto.Write(record.Kv, record.Tombstone, buffer);
+            int valueLength = KeyValueProto.Write(record, record.IsTombstone, buffer);
             state = Crc32C.Append(state, buffer.AsSpan(0, valueLength));
         }
 
@@ -332,32 +330,32 @@ internal sealed class MvccStore
     private int FirstHistoryIndexAfter(long main) => FirstHistoryIndexAtOrAfter(main + 1);
 
     /// <summary>Rebuilds from history records in revision order (snapshot restore, etcd's restore).</summary>
-    public void Restore(IEnumerable<StoredRevision> records, long currentRevision, long compactRevision)
+    public void Restore(IEnumerable<KeyValue> records, long currentRevision, long compactRevision)
     {
         _index.Clear();
         _history.Clear();
         AccountedBytes = 0;
-        foreach (StoredRevision record in records)
+        foreach (KeyValue record in records)
         {
             if (_history.Count > 0 && record.Revision <= _history[^1].Revision)
             {
                 throw new InvalidOperationException("snapshot history is not in revision order");
             }
 
-            KeyIndex? index = _index.Find(record.Kv.Key);
+            KeyIndex? index = _index.Find(record.Key);
             if (index is null)
             {
-                if (record.Tombstone)
+                if (record.IsTombstone)
                 {
                     // Compaction never keeps a tombstone without the put before it; nothing to restore.
                     Append(record);
                     continue;
                 }
 
-                index = _index.GetOrAdd(record.Kv.Key);
+                index = _index.GetOrAdd(record.Key);
                 index.Restore(record);
             }
-            else if (record.Tombstone)
+            else if (record.IsTombstone)
             {
                 index.Tombstone(record);
             }
@@ -374,11 +372,11 @@ internal sealed class MvccStore
     }
 
     /// <summary>What one history record adds to <see cref="AccountedBytes"/>.</summary>
-    public static long Cost(StoredRevision record) =>
-        Revision.EncodedBytes + (record.Tombstone ? 1 : 0) + KeyValueProto.Size(record.Kv, record.Tombstone) +
+    public static long Cost(KeyValue record) =>
+        Revision.EncodedBytes + (record.IsTombstone ? 1 : 0) + KeyValueProto.Size(record, record.IsTombstone) +
         RecordOverheadBytes;
 
-    private void Append(StoredRevision record)
+    private void Append(KeyValue record)
     {
         _history.Add(record);
         AccountedBytes += Cost(record);

@@ -308,10 +308,10 @@ public sealed class WatchHub
 
         long current = _mvcc.CurrentRevision;
         var revisionEvents = new List<WatchEvent>();
-        foreach (IReadOnlyList<StoredRevision> group in HistoryGroups(watcher, current))
+        foreach (IReadOnlyList<KeyValue> group in HistoryGroups(watcher, current))
         {
             revisionEvents.Clear();
-            foreach (StoredRevision record in group)
+            foreach (KeyValue record in group)
             {
                 WatchEvent change = HistoryEvent(record);
                 if (watcher.Matches(change))
@@ -351,13 +351,13 @@ public sealed class WatchHub
     /// main revision. A single-key watcher reads only its key's records from the key index; a range
     /// watcher scans the revision-ordered history.
     /// </summary>
-    private IEnumerable<IReadOnlyList<StoredRevision>> HistoryGroups(Watcher watcher, long current)
+    private IEnumerable<IReadOnlyList<KeyValue>> HistoryGroups(Watcher watcher, long current)
     {
-        IReadOnlyList<StoredRevision> history = _mvcc.History;
+        IReadOnlyList<KeyValue> history = _mvcc.History;
         int at = _mvcc.FirstHistoryIndexAtOrAfter(watcher.NextRevision);
         if (watcher.IsSingleKey)
         {
-            foreach (StoredRevision record in _mvcc.KeyHistory(watcher.Key, watcher.NextRevision))
+            foreach (KeyValue record in _mvcc.KeyHistory(watcher.Key, watcher.NextRevision))
             {
                 if (record.Revision.Main > current)
                 {
@@ -370,7 +370,7 @@ public sealed class WatchHub
             yield break;
         }
 
-        var group = new List<StoredRevision>();
+        var group = new List<KeyValue>();
         while (at < history.Count && history[at].Revision.Main <= current)
         {
             long main = history[at].Revision.Main;
@@ -384,10 +384,10 @@ public sealed class WatchHub
         }
     }
 
-    private WatchEvent HistoryEvent(StoredRevision record)
+    private WatchEvent HistoryEvent(KeyValue record)
     {
-        KeyValue? previous = _mvcc.GetAt(record.Kv.Key, record.Revision.Main - 1);
-        return new WatchEvent(record.Tombstone ? WatchEventType.Delete : WatchEventType.Put, record.Kv, previous);
+        KeyValue? previous = _mvcc.GetAt(record.Key, record.Revision.Main - 1);
+        return new WatchEvent(record.IsTombstone ? WatchEventType.Delete : WatchEventType.Put, record, previous);
     }
 
     private WatchResponse TakeEvents(Watcher watcher, int maxEvents)

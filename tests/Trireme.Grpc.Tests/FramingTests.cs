@@ -150,6 +150,73 @@ public sealed class FramingTests
         Assert.Equal([":method: GET", ":scheme: https", ":path: /index.html", ":authority: www.example.com", "custom-key: custom-value"], Text(third));
     }
 
+    [Fact]
+    public void Authority_rewriter_passes_blocks_through_until_one_has_a_url_authority_then_re_encodes_every_block()
+    {
+        // Client side: RFC 7541 C.4's three Huffman-coded requests (sharing a dynamic table), with a
+        // URL-shaped :authority (literal, incremental indexing) sent between the second and third.
+        byte[][] blocks =
+        [
+            Convert.FromHexString("828684418cf1e3c2e5f23a6ba0ab90f4ff"),
+            Convert.FromHexString("828684be5886a8eb10649cbf"),
+            [0x82, 0x86, 0x84, 0x41, 0x15, .. "http://127.0.0.1:2379"u8],
+            Convert.FromHexString("828785bf408825a849e95ba97d7f8925a849e95bb8e8b4bf"),
+        ];
+        var input = new List<byte>("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8.ToArray());
+        uint stream = 1;
+        foreach (byte[] block in blocks)
+        {
+            // HEADERS with END_HEADERS | PADDED and two bytes of padding: the rewriter must cut them.
+            int length = 1 + block.Length + 2;
+            input.AddRange([(byte)(length >> 16), (byte)(length >> 8), (byte)length, 0x1, 0x4 | 0x8,
+                0, 0, 0, (byte)stream, 2, .. block, 0, 0]);
+            stream += 2;
+        }
+
+        // A DATA frame passes through byte for byte.
+        input.AddRange([0, 0, 3, 0x0, 0x1, 0, 0, 0, 1, 7, 8, 9]);
+        var state = new AuthorityRewriter.ConnectionState();
+        var sequence = new System.Buffers.ReadOnlySequence<byte>(input.ToArray());
+        var output = new System.Buffers.ArrayBufferWriter<byte>();
+        Assert.Equal(sequence.End, AuthorityRewriter.Process(state, ref sequence, output));
+
+        // Server side: what Kestrel would decode, with its own decoder over the rewriter's output.
+        ReadOnlySpan<byte> written = output.WrittenSpan;
+        Assert.True(written.StartsWith("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"u8));
+        written = written[24..];
+        var server = new HpackDecoder();
+        var decoded = new List<string[]>();
+        var payloads = new List<byte[]>();
+        while (written.Length >= 9)
+        {
+            int length = (written[0] << 16) | (written[1] << 8) | written[2];
+            byte[] payload = written.Slice(9, length).ToArray();
+            if (written[3] == 0x1)
+            {
+                Assert.Equal(0x4, written[4] & 0x4);
+                payloads.Add(payload);
+                decoded.Add(Text(server.Decode(payload)));
+            }
+            else
+            {
+                Assert.Equal([0, 0, 3, 0x0, 0x1, 0, 0, 0, 1, 7, 8, 9], written[..12].ToArray());
+            }
+
+            written = written[(9 + length)..];
+        }
+
+        // Kestrel must see exactly the fields the client meant (as a decoder of the client's own blocks
+        // reads them), the URL authority cut to host:port; the first two blocks unchanged on the wire.
+        var client = new HpackDecoder();
+        string[][] meant = [.. blocks.Select(b => Text(client.Decode(b)).Select(f => f.Replace("http://", "", StringComparison.Ordinal)).ToArray())];
+        Assert.Equal(0, written.Length);
+        Assert.Equal(meant, decoded);
+        Assert.Equal([":method: GET", ":scheme: http", ":path: /", ":authority: 127.0.0.1:2379"], decoded[2]);
+        Assert.Equal(blocks[0], payloads[0]);
+        Assert.Equal(blocks[1], payloads[1]);
+        Assert.NotEqual(blocks[3], payloads[3]); // re-encoded: it indexes the table entry block 3 added
+    }
+
     private static string[] Text(List<(byte[] Name, byte[] Value)> fields) =>
         fields.Select(f => System.Text.Encoding.ASCII.GetString(f.Name) + ": " + System.Text.Encoding.ASCII.GetString(f.Value)).ToArray();
 }

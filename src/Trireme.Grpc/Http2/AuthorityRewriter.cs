@@ -11,10 +11,12 @@ namespace Trireme.Grpc.Http2;
 /// defrag, move-leader) with the whole URL as the HTTP/2 :authority ("http://127.0.0.1:2379").
 /// grpc-go servers accept that; Kestrel resets the stream as an invalid Host, with no opt-out. This
 /// connection middleware sits between the transport (after TLS) and Kestrel's HTTP/2 parser and
-/// re-encodes every request header block: it decodes the client's HPACK (mirroring its dynamic
-/// table), strips a "scheme://" prefix and trailing '/' from :authority, and hands Kestrel the same
-/// fields as plain literals that never touch Kestrel's dynamic table. Every other frame passes through
-/// byte for byte; a connection that does not start with the HTTP/2 preface passes through untouched.
+/// decodes every request header block (mirroring the client's HPACK dynamic table). Blocks pass to
+/// Kestrel unchanged, so its dynamic table stays in step with the client's, until one carries a URL
+/// :authority. From that block on, every block of the connection is re-encoded: "scheme://" and a
+/// trailing '/' are stripped from :authority and the fields go to Kestrel as plain literals that never
+/// touch its dynamic table (which the client's later blocks no longer match). Every other frame passes
+/// through byte for byte; a connection that does not start with the HTTP/2 preface passes through untouched.
 /// </summary>
 public static class AuthorityRewriter
 {
@@ -155,7 +157,8 @@ public static class AuthorityRewriter
             return false;
         }
 
-        header = new FrameHeader(length, raw[3], raw[4], BinaryPrimitives.ReadUInt32BigEndian(raw[5..]) & 0x7FFFFFFF, raw.ToArray());
+        header = new FrameHeader(length, raw[3], raw[4], BinaryPrimitives.ReadUInt32BigEndian(raw[5..]) & 0x7FFFFFFF,
+            reader.UnreadSequence.Slice(0, 9));
         reader.Advance(9);
         payload = reader.UnreadSequence.Slice(0, length);
         reader.Advance(length);
@@ -173,12 +176,20 @@ public static class AuthorityRewriter
     {
         if (header.Type == TypeHeaders)
         {
-            byte[] fragment = payload.ToArray();
+            // The payload goes straight into the connection's block buffer; padding and priority
+            // fields are then cut out in place.
+            state.Block.SetLength(0);
+            foreach (ReadOnlyMemory<byte> segment in payload)
+            {
+                state.Block.Write(segment.Span);
+            }
+
+            byte[] fragment = state.Block.GetBuffer();
             int start = 0;
-            int end = fragment.Length;
+            int end = (int)state.Block.Length;
             if ((header.Flags & FlagPadded) != 0)
             {
-                if (fragment.Length < 1 || fragment[0] >= fragment.Length)
+                if (end < 1 || fragment[0] >= end)
                 {
                     throw new HpackException("HEADERS padding is longer than the frame");
                 }
@@ -197,8 +208,13 @@ public static class AuthorityRewriter
                 }
             }
 
-            state.Block.SetLength(0);
-            state.Block.Write(fragment, start, end - start);
+            if (start > 0 || end < state.Block.Length)
+            {
+                Buffer.BlockCopy(fragment, start, fragment, 0, end - start);
+                state.Block.SetLength(end - start);
+                state.Block.Position = end - start;
+            }
+
             state.BlockStreamId = header.StreamId;
             state.BlockEndStream = (header.Flags & FlagEndStream) != 0;
             if ((header.Flags & FlagEndHeaders) != 0)
@@ -234,7 +250,11 @@ public static class AuthorityRewriter
             return;
         }
 
-        output.Write(header.Raw);
+        foreach (ReadOnlyMemory<byte> segment in header.Raw)
+        {
+            output.Write(segment.Span);
+        }
+
         foreach (ReadOnlyMemory<byte> segment in payload)
         {
             output.Write(segment.Span);
@@ -243,18 +263,47 @@ public static class AuthorityRewriter
 
     private static void EmitBlock(ConnectionState state, IBufferWriter<byte> output)
     {
-        var fields = state.Decoder.Decode(state.Block.GetBuffer().AsSpan(0, (int)state.Block.Length));
+        ReadOnlySpan<byte> original = state.Block.GetBuffer().AsSpan(0, (int)state.Block.Length);
+        var fields = state.Decoder.Decode(original);
+        if (!state.Rewriting && !HasUrlAuthority(fields))
+        {
+            // Kestrel decodes the same bytes the client encoded: its dynamic table stays in step.
+            WriteBlockFrames(state, original, output);
+            return;
+        }
+
+        state.Rewriting = true;
         var block = new ArrayBufferWriter<byte>(256);
         foreach (var (name, value) in fields)
         {
-            byte[] v = name.AsSpan().SequenceEqual(":authority"u8) ? NormalizeAuthority(value) : value;
+            byte[] v = IsAuthority(name) ? NormalizeAuthority(value) : value;
             // Literal header field without indexing, new name (RFC 7541 6.2.2), no Huffman.
             block.Write<byte>([0x00]);
             WriteString(block, name);
             WriteString(block, v);
         }
 
-        ReadOnlySpan<byte> encoded = block.WrittenSpan;
+        WriteBlockFrames(state, block.WrittenSpan, output);
+    }
+
+    private static bool IsAuthority(byte[] name) => name.AsSpan().SequenceEqual(":authority"u8);
+
+    private static bool HasUrlAuthority(List<(byte[] Name, byte[] Value)> fields)
+    {
+        foreach (var (name, value) in fields)
+        {
+            if (IsAuthority(name) && !ReferenceEquals(NormalizeAuthority(value), value))
+            {
+                return true;
+            }
+        }
+
+        return false;
+    }
+
+    /// <summary>A header block as HEADERS (+ CONTINUATION) frames of at most <see cref="OutputFrameBytes"/>.</summary>
+    private static void WriteBlockFrames(ConnectionState state, ReadOnlySpan<byte> encoded, IBufferWriter<byte> output)
+    {
         bool first = true;
         do
         {
@@ -343,9 +392,13 @@ public static class AuthorityRewriter
         public bool BlockEndStream { get; set; }
 
         public bool InBlock { get; set; }
+
+        /// <summary>Set once a block had to be rewritten: every later block is re-encoded too.</summary>
+        public bool Rewriting { get; set; }
     }
 
-    private readonly record struct FrameHeader(int Length, byte Type, byte Flags, uint StreamId, byte[] Raw);
+    /// <summary>A frame's 9-byte header, parsed; <see cref="Raw"/> is the original bytes, still in the input.</summary>
+    private readonly record struct FrameHeader(int Length, byte Type, byte Flags, uint StreamId, ReadOnlySequence<byte> Raw);
 
     private sealed class DuplexPipe(PipeReader input, PipeWriter output) : IDuplexPipe
     {

@@ -40,7 +40,7 @@ public sealed class HpackDecoder
     /// <summary>Decodes one complete header block into (name, value) pairs, updating the dynamic table.</summary>
     public List<(byte[] Name, byte[] Value)> Decode(ReadOnlySpan<byte> block)
     {
-        var fields = new List<(byte[] Name, byte[] Value)>();
+        var fields = new List<(byte[] Name, byte[] Value)>(16); // a gRPC request has about ten
         int position = 0;
         while (position < block.Length)
         {

@@ -74,6 +74,9 @@ internal static class Load
 
     public static readonly ByteString Value = ByteString.CopyFrom(new byte[256]);
 
+    /// <summary>BENCH_VERBOSE=1: print each failed failover probe (when and why).</summary>
+    public static readonly bool Verbose = Environment.GetEnvironmentVariable("BENCH_VERBOSE") == "1";
+
     /// <summary>BENCH_SLOW_MS: report when operations at least this slow finished (finding stalls).</summary>
     public static readonly int SlowMs = int.TryParse(Environment.GetEnvironmentVariable("BENCH_SLOW_MS"), out var ms) ? ms : 0;
 
@@ -280,6 +283,11 @@ internal static class Failover
             }
             catch (Exception e) when (e is GrpcException or OperationCanceledException)
             {
+                if (Load.Verbose)
+                {
+                    Console.Error.WriteLine($"# failover attempt {attempt} via {survivors[(attempt - 1) % survivors.Length].Authority} failed at {clock.Elapsed.TotalMilliseconds:0.0} ms: {e.Message}");
+                }
+
                 await Task.Delay(RetryEvery);
             }
         }

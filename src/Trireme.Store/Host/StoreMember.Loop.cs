@@ -295,7 +295,7 @@ public sealed partial class StoreMember
                 break;
         }
 
-        if (proposer == Id && requestId != 0 && _pending.TryRemove(requestId, out var waiter))
+        if (proposer == Id && requestId != 0 && TakePending(requestId, out var waiter))
         {
             waiter.TrySetResult(outcome);
         }
@@ -349,7 +349,7 @@ public sealed partial class StoreMember
         }
 
         SyncTransportPeers();
-        if (context is { } c && c.Proposer == Id && _pending.TryRemove(c.RequestId, out var waiter))
+        if (context is { } c && c.Proposer == Id && TakePending(c.RequestId, out var waiter))
         {
             waiter.TrySetResult(_members.Values.OrderBy(m => m.Id).ToList());
         }

@@ -30,15 +30,31 @@ public sealed partial class StoreMember
         return (ApplyResult)result!;
     }
 
+    /// <summary>How often proposals are checked against their deadline: a timeout fires at most this late.</summary>
+    private const int ExpiryPeriodMilliseconds = 100;
+
+    /// <summary>
+    /// A proposal waiting to be applied on this member. The apply completes it; a cancelled call cancels
+    /// it; <see cref="ExpirePending"/> fails it once <see cref="DeadlineMilliseconds"/> (on
+    /// <see cref="Environment.TickCount64"/>) has passed. One sweep for all of them replaces a timer per
+    /// call (a timer, its queue links and a cancellation promise that lived as long as the call).
+    /// </summary>
+    private sealed class PendingProposal(long deadlineMilliseconds)
+        : TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously)
+    {
+        public long DeadlineMilliseconds { get; } = deadlineMilliseconds;
+    }
+
     private async Task<object?> Submit(ulong requestId, Func<ProposeResult> propose, CancellationToken cancellationToken)
     {
-        if (_pending.Count >= MaxPendingProposals)
+        if (Volatile.Read(ref _pendingCount) >= MaxPendingProposals)
         {
             throw EtcdErrors.TooManyRequests.ToException();
         }
 
-        var waiter = new TaskCompletionSource<object?>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var waiter = new PendingProposal(Environment.TickCount64 + (long)_options.RequestTimeout.TotalMilliseconds);
         _pending[requestId] = waiter;
+        Interlocked.Increment(ref _pendingCount);
         var posted = Post(() =>
         {
             var outcome = propose();
@@ -49,28 +65,57 @@ public sealed partial class StoreMember
                 ProposeOutcome.TooLarge => EtcdErrors.RequestTooLarge,
                 _ => null,
             };
-            if (error is not null && _pending.TryRemove(requestId, out var w))
+            if (error is not null && TakePending(requestId, out var w))
             {
                 w.TrySetException(error.ToException());
             }
         });
         if (!posted)
         {
-            _pending.TryRemove(requestId, out _);
+            TakePending(requestId, out _);
             throw (_stopping ? EtcdErrors.Stopped : EtcdErrors.TooManyRequests).ToException();
         }
 
+        using var cancellation = cancellationToken.UnsafeRegister(
+            static (state, token) => ((PendingProposal)state!).TrySetCanceled(token), waiter);
         try
         {
-            return await waiter.Task.WaitAsync(_options.RequestTimeout, cancellationToken).ConfigureAwait(false);
-        }
-        catch (TimeoutException)
-        {
-            throw (Leader == 0 ? EtcdErrors.TimeoutDueToLeaderFail : EtcdErrors.Timeout).ToException();
+            return await waiter.Task.ConfigureAwait(false);
         }
         finally
         {
-            _pending.TryRemove(requestId, out _);
+            TakePending(requestId, out _);
+        }
+    }
+
+    /// <summary>Removes a waiting proposal (whoever removes it completes it).</summary>
+    private bool TakePending(ulong requestId, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out PendingProposal? waiter)
+    {
+        if (!_pending.TryRemove(requestId, out waiter))
+        {
+            return false;
+        }
+
+        Interlocked.Decrement(ref _pendingCount);
+        return true;
+    }
+
+    /// <summary>Fails every proposal past its deadline with etcd's timeout error (the one that blames a lost
+    /// leader when no leader is known now, as etcd's).</summary>
+    private void ExpirePending()
+    {
+        if (Volatile.Read(ref _pendingCount) == 0)
+        {
+            return;
+        }
+
+        var now = Environment.TickCount64;
+        foreach (var (requestId, waiter) in _pending)
+        {
+            if (waiter.DeadlineMilliseconds <= now && TakePending(requestId, out var expired))
+            {
+                expired.TrySetException((Leader == 0 ? EtcdErrors.TimeoutDueToLeaderFail : EtcdErrors.Timeout).ToException());
+            }
         }
     }
 

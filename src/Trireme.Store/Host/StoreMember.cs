@@ -38,7 +38,10 @@ public sealed partial class StoreMember : IAsyncDisposable
     /// <summary>Wakes the loop when the inbox gets work. Spin count 0: on a few shared cores a blocked
     /// loop must sleep at once rather than spin on sched_yield (Task.Wait and Channel waits spin first).</summary>
     private readonly ManualResetEventSlim _inboxSignal = new(false, spinCount: 0);
-    private readonly ConcurrentDictionary<ulong, TaskCompletionSource<object?>> _pending = new();
+    private readonly ConcurrentDictionary<ulong, PendingProposal> _pending = new();
+
+    /// <summary>Entries in <see cref="_pending"/> (ConcurrentDictionary.Count takes every bucket lock).</summary>
+    private int _pendingCount;
     private readonly Dictionary<ulong, MemberInfo> _members = [];
     private readonly Thread _loop;
     private readonly TaskCompletionSource _loopStopped = new(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -49,6 +52,9 @@ public sealed partial class StoreMember : IAsyncDisposable
     private RaftNode _raft = null!;
     private StoreStateMachine _store = null!;
     private Timer? _ticker;
+
+    /// <summary>Fails proposals past their deadline (<see cref="ExpirePending"/>): one timer for all of them.</summary>
+    private Timer? _expiry;
     private long _nextRequestId;
     private long _nowTicks;
     private ulong _appliedIndex;
@@ -112,6 +118,7 @@ public sealed partial class StoreMember : IAsyncDisposable
         member.SyncTransportPeers();
         member._loop.Start();
         member._ticker = new Timer(_ => member.Post(member.OnTick), null, options.HeartbeatMilliseconds, options.HeartbeatMilliseconds);
+        member._expiry = new Timer(_ => member.ExpirePending(), null, ExpiryPeriodMilliseconds, ExpiryPeriodMilliseconds);
         return member;
     }
 
@@ -293,6 +300,11 @@ public sealed partial class StoreMember : IAsyncDisposable
 
     public async ValueTask DisposeAsync()
     {
+        if (_expiry is not null)
+        {
+            await _expiry.DisposeAsync().ConfigureAwait(false);
+        }
+
         if (_ticker is not null)
         {
             await _ticker.DisposeAsync().ConfigureAwait(false);

@@ -84,12 +84,38 @@ internal static class Load
     /// issue's etcd anchor (../shared/research/anchors.md, "256 B values over 1000 keys").</summary>
     public static ByteString Key(int worker, int n) => ByteString.CopyFromUtf8($"bench/{((worker * 37) + n) % 1000}");
 
+    /// <summary>BENCH_ROW_WARMUP_SECONDS (default 2): each row first runs its own load this long, unrecorded,
+    /// in this process. Without it a row measured this client's own warm-up too (its request path still
+    /// being JIT-compiled on the shared cores): the first 1-client row's p99 was 2.1 ms for etcd and
+    /// 2.4-3.0 ms for Trireme, a second identical row in the same process 1.5 ms and 1.3-1.5 ms.</summary>
+    public static readonly int RowWarmupSeconds =
+        int.TryParse(Environment.GetEnvironmentVariable("BENCH_ROW_WARMUP_SECONDS"), out var s) ? s : 2;
+
     public static async Task RunAsync(string label, string test, int workers, int seconds, Uri[] endpoints, int[] pids,
         Func<EtcdClient, int, int, Task> op)
     {
         var clients = endpoints.Select(e => new EtcdClient(e)).ToArray();
         // Warm the connections (and the JIT) so the first operations do not count a dial.
         await Task.WhenAll(clients.Select(c => op(c, 0, 0)));
+        if (RowWarmupSeconds > 0)
+        {
+            var warmUntil = DateTime.UtcNow.AddSeconds(RowWarmupSeconds);
+            await Task.WhenAll(Enumerable.Range(0, workers).Select(w => Task.Run(async () =>
+            {
+                var client = clients[w % clients.Length];
+                for (var n = 0; DateTime.UtcNow < warmUntil && n < MaxOpsPerRun; n++)
+                {
+                    try
+                    {
+                        await op(client, w, n);
+                    }
+                    catch (GrpcException)
+                    {
+                        // Errors count in the measured window only.
+                    }
+                }
+            })));
+        }
         var latencies = new List<double>[workers];
         var errors = 0L;
         var kinds = new System.Collections.Concurrent.ConcurrentDictionary<string, int>();

@@ -292,6 +292,7 @@ public sealed partial class RaftNode
         Reset(term);
         Leader = leader;
         Role = RaftRole.Follower;
+        ReleaseHeldProposals();
     }
 
     private void BecomePreCandidate()
@@ -331,6 +332,7 @@ public sealed partial class RaftNode
         AppendEntry(EntryType.Normal, ReadOnlyMemory<byte>.Empty);
         MaybeCommit();
         BroadcastAppend();
+        ReleaseHeldProposals(); // proposals held by an earlier transfer of ours, if any
     }
 
     /// <summary>What every role change shares: new term (with a fresh vote), timers, votes, progress.</summary>

@@ -57,7 +57,7 @@ public sealed partial class RaftNode
         return new ProposeResult(ProposeOutcome.Forwarded, Leader);
     }
 
-    /// <summary>A follower forwarded proposals: append them all, replicate once.</summary>
+    /// <summary>A follower forwarded proposals: append them all, replicate once (held during a transfer).</summary>
     private void HandleForwardedProposal(Message m)
     {
         var appended = false;
@@ -67,6 +67,12 @@ public sealed partial class RaftNode
                 && (!ConfChange.TryDecode(entry.Data.Span, out var change) || RemovesLastVoter(change)))
             {
                 continue; // malformed or unsafe: the proposer learns nothing, as with any dropped proposal
+            }
+
+            if (_leadTransferee != 0)
+            {
+                HoldProposal(entry); // see RaftNode.Transfer: dropped only if the hold is full
+                continue;
             }
 
             appended |= AppendProposal(entry.Type, entry.Data) == ProposeOutcome.Accepted;

@@ -85,6 +85,7 @@ public sealed partial class RaftNode
     {
         _electionElapsedTicks = 0;
         Leader = leader;
+        ReleaseHeldProposals();
     }
 
     private void ForwardToLeader(Message m)

@@ -103,6 +103,8 @@ public sealed partial class RaftNode
         {
             TickElection();
         }
+
+        ExpireHeldProposals();
     }
 
     /// <summary>

@@ -3,8 +3,10 @@ using Trireme.Raft.Core;
 namespace Trireme.Raft.Tests;
 
 // Proves leadership transfer (Raft thesis §3.10): the leader catches the target up, sends TimeoutNow,
-// and the target campaigns at once (no PreVote, bypassing leases) and wins; proposals are dropped
-// while the transfer runs; a transfer to an unreachable target is abandoned after an election timeout.
+// and the target campaigns at once (no PreVote, bypassing leases) and wins; the leader's own proposals
+// are dropped while the transfer runs, while those forwarded by followers are held and then committed
+// exactly once (by the new leader, or by the old one when the transfer is abandoned); a transfer to an
+// unreachable target is abandoned after an election timeout.
 public sealed class TransferTests
 {
     [Fact]
@@ -65,6 +67,41 @@ public sealed class TransferTests
         net[1].TransferLeadership(3);
         Assert.Equal(3UL, net[1].Status.LeadTransferee);
         Assert.Equal(ProposeOutcome.Dropped, net[1].Propose("y"u8.ToArray()).Outcome);
+    }
+
+    [Fact]
+    public void A_proposal_forwarded_during_a_transfer_is_held_then_committed_once_by_the_new_leader()
+    {
+        var net = TestNetwork.Create(3);
+        net.Elect(1);
+        net.Propose(1, "before");
+        // The follower's proposal reaches the leader after the hand-over began (its TimeoutNow is in flight).
+        net[1].TransferLeadership(2);
+        Assert.Equal(ProposeOutcome.Forwarded, net[3].Propose("during"u8.ToArray()).Outcome);
+        net.Stabilize();
+        Assert.Equal(RaftRole.Leader, net[2].Role);
+        net.TickAll(2);
+        foreach (var id in new ulong[] { 1, 2, 3 })
+        {
+            Assert.Equal(["before", "during"], net.Peers[id].Commands);
+        }
+    }
+
+    [Fact]
+    public void A_proposal_forwarded_during_an_abandoned_transfer_is_committed_by_the_leader_that_kept_leading()
+    {
+        var net = TestNetwork.Create(3);
+        var leader = net.Elect(1);
+        net.Crash(3);
+        net.Propose(1, "x");
+        leader.TransferLeadership(3);
+        Assert.Equal(ProposeOutcome.Forwarded, net.Propose(2, "held").Outcome);
+        Assert.DoesNotContain("held", net.Peers[1].Commands);
+        net.TickAll(net.Config(1).ElectionTicks);
+        Assert.Equal(0UL, leader.Status.LeadTransferee);
+        Assert.Equal(RaftRole.Leader, leader.Role);
+        Assert.Equal(["x", "held"], net.Peers[1].Commands);
+        Assert.Equal(["x", "held"], net.Peers[2].Commands);
     }
 
     [Fact]

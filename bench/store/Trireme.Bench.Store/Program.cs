@@ -305,6 +305,11 @@ internal static class Failover
             {
                 using var cts = new CancellationTokenSource(AttemptTimeout);
                 await probe.PutAsync("bench/failover", "x", cancellationToken: cts.Token);
+                if (Load.Verbose)
+                {
+                    Console.Error.WriteLine($"# failover probe {attempt} via {survivors[(attempt - 1) % survivors.Length].Authority} succeeded at {clock.Elapsed.TotalMilliseconds:0.0} ms ({DateTime.Now:HH:mm:ss.fff}; signal sent {DateTime.Now - clock.Elapsed:HH:mm:ss.fff})");
+                }
+
                 break;
             }
             catch (Exception e) when (e is GrpcException or OperationCanceledException)

@@ -104,6 +104,37 @@ public sealed class CommandCodecTests
     }
 
     [Fact]
+    public void A_counting_writer_sizes_every_varint_as_the_real_writer_writes_it()
+    {
+        // Snapshots are sized by a counting pass and then written into an array of exactly that size.
+        var values = new List<ulong> { 0, 1, ulong.MaxValue, long.MaxValue };
+        for (int bits = 1; bits < 64; bits++)
+        {
+            values.AddRange([(1UL << bits) - 1, 1UL << bits, (1UL << bits) + 1]);
+        }
+
+        foreach (ulong value in values)
+        {
+            var counter = WireWriter.Counting();
+            var writer = new WireWriter(1);
+            counter.UVarint(value);
+            writer.UVarint(value);
+            int expected = 1;
+            for (ulong rest = value >> 7; rest != 0; rest >>= 7)
+            {
+                expected++;
+            }
+
+            Assert.Equal(expected, counter.Length);
+            Assert.Equal(expected, writer.Length);
+            Assert.Equal(0, writer.Written[^1] & 0x80); // the last byte ends the varint
+            var reader = new WireReader(writer.Written);
+            Assert.Equal(value, reader.UVarint());
+            Assert.Equal(0, reader.Remaining);
+        }
+    }
+
+    [Fact]
     public void Decoding_from_memory_shares_a_plain_puts_value_with_the_entry_and_copies_every_other_value()
     {
         // Shared: the stored version keeps the log entry's array instead of a copy of its own. Only a

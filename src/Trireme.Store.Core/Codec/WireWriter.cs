@@ -99,17 +99,8 @@ internal sealed class WireWriter
         }
     }
 
-    private static int UVarintSize(ulong value)
-    {
-        int size = 1;
-        while (value >= 0x80)
-        {
-            value >>= 7;
-            size++;
-        }
-
-        return size;
-    }
+    /// <summary>Bytes of a LEB128 varint: one per started group of 7 bits (0 takes one byte).</summary>
+    private static int UVarintSize(ulong value) => (System.Numerics.BitOperations.Log2(value | 1) / 7) + 1;
 
     /// <summary>The next <paramref name="count"/> bytes to fill (empty for a counting writer), grown as needed.</summary>
     private Span<byte> Take(int count)

@@ -22,6 +22,9 @@ public sealed class SnapshotFiles(string directory)
 
     public string Directory { get; } = directory;
 
+    /// <summary>A snapshot file is flushed to disk every this many bytes while it is written.</summary>
+    public const int FlushEveryBytes = 4 * 1024 * 1024;
+
     public string Save(StoredSnapshot snapshot)
     {
         System.IO.Directory.CreateDirectory(Directory);
@@ -35,7 +38,18 @@ public sealed class SnapshotFiles(string directory)
         DurableFiles.WriteAtomically(path, file =>
         {
             file.Write(header);
-            file.Write(snapshot.Data.Span);
+            // Written and flushed a slice at a time: one fsync of tens of MB occupies the disk for
+            // hundreds of ms, and every WAL fsync of every write issued meanwhile waits behind it.
+            var data = snapshot.Data.Span;
+            for (var at = 0; at < data.Length; at += FlushEveryBytes)
+            {
+                file.Write(data.Slice(at, Math.Min(FlushEveryBytes, data.Length - at)));
+                if (at + FlushEveryBytes < data.Length)
+                {
+                    DurableFiles.SyncData(file);
+                }
+            }
+
             file.Write(trailer);
         });
         foreach (var old in List().Skip(1 + RetainedOlderSnapshots))

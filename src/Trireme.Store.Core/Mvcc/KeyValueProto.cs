@@ -8,10 +8,10 @@ namespace Trireme.Store.Core.Mvcc;
 /// </summary>
 internal static class KeyValueProto
 {
-    public static int Size(KeyValue kv, bool tombstone)
+    public static int Size(KeyValue kv)
     {
         int size = BytesField(kv.Key.Length);
-        if (tombstone)
+        if (kv.IsTombstone)
         {
             return size;
         }
@@ -21,10 +21,10 @@ internal static class KeyValueProto
     }
 
     /// <summary>Writes the encoding; a tombstone is KeyValue{Key} only, as etcd stores it.</summary>
-    public static int Write(KeyValue kv, bool tombstone, Span<byte> destination)
+    public static int Write(KeyValue kv, Span<byte> destination)
     {
         int at = WriteBytes(destination, 0, 1, kv.Key);
-        if (tombstone)
+        if (kv.IsTombstone)
         {
             return at;
         }

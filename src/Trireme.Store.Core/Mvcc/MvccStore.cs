@@ -285,7 +285,7 @@ internal sealed class MvccStore
                 continue;
             }
 
-            int needed = Revision.EncodedBytes + 1 + KeyValueProto.Size(record, record.IsTombstone);
+            int needed = Revision.EncodedBytes + 1 + KeyValueProto.Size(record);
             if (buffer.Length < needed)
             {
                 buffer = new byte[Math.Max(needed, buffer.Length * 2)];
@@ -299,7 +299,7 @@ internal sealed class MvccStore
             }
 
             state = Crc32C.Append(state, buffer.AsSpan(0, keyLength));
-            int valueLength = KeyValueProto.Write(record, record.IsTombstone, buffer);
+            int valueLength = KeyValueProto.Write(record, buffer);
             state = Crc32C.Append(state, buffer.AsSpan(0, valueLength));
         }
 
@@ -373,7 +373,7 @@ internal sealed class MvccStore
 
     /// <summary>What one history record adds to <see cref="AccountedBytes"/>.</summary>
     public static long Cost(KeyValue record) =>
-        Revision.EncodedBytes + (record.IsTombstone ? 1 : 0) + KeyValueProto.Size(record, record.IsTombstone) +
+        Revision.EncodedBytes + (record.IsTombstone ? 1 : 0) + KeyValueProto.Size(record) +
         RecordOverheadBytes;
 
     private void Append(KeyValue record)

@@ -97,12 +97,7 @@ public sealed partial class StoreMember
         TickReads();
     }
 
-    private void ProposeInternal(StoreRequest request)
-    {
-        var data = EntryEnvelope.Encode(EntryEnvelope.StoreCommand, Id, 0,
-            Trireme.Store.Core.Codec.CommandCodec.Encode(new StoreCommand(request, Id)));
-        _raft.Propose(data);
-    }
+    private void ProposeInternal(StoreRequest request) => _raft.Propose(EncodeStoreEntry(request, requestId: 0));
 
     private void DrainReady()
     {

@@ -16,18 +16,25 @@ public sealed partial class StoreMember
     /// <summary>Proposes a write and waits until it is applied here; returns the state machine's result.</summary>
     public async Task<ApplyResult> ProposeAsync(StoreRequest request, CancellationToken cancellationToken)
     {
-        // The command is encoded after room for the envelope: one array per proposal, which is also the
-        // log entry (and, for a plain put, the stored value's bytes; see CommandCodec.Decode).
-        var envelope = CommandCodec.Encode(new StoreCommand(request, Id), EntryEnvelope.HeaderBytes);
-        if (envelope.Length - EntryEnvelope.HeaderBytes > EtcdLimits.MaxRequestBytes)
+        var requestId = NextRequestId();
+        var entry = EncodeStoreEntry(request, requestId);
+        if (entry.Length - EntryEnvelope.HeaderBytes > EtcdLimits.MaxRequestBytes)
         {
             throw EtcdErrors.RequestTooLarge.ToException();
         }
 
-        var requestId = NextRequestId();
-        EntryEnvelope.WriteHeader(envelope, EntryEnvelope.StoreCommand, Id, requestId);
-        var result = await Submit(requestId, () => _raft.Propose(envelope), cancellationToken).ConfigureAwait(false);
+        var result = await Submit(requestId, () => _raft.Propose(entry), cancellationToken).ConfigureAwait(false);
         return (ApplyResult)result!;
+    }
+
+    /// <summary>A store command as a log entry: the command is encoded after room for the envelope, one
+    /// array per proposal, which is also the entry (and, for a plain put, the stored value's bytes; see
+    /// CommandCodec.Decode). Request id 0 is a proposal nobody waits for.</summary>
+    private byte[] EncodeStoreEntry(StoreRequest request, ulong requestId)
+    {
+        var entry = CommandCodec.Encode(new StoreCommand(request, Id), EntryEnvelope.HeaderBytes);
+        EntryEnvelope.WriteHeader(entry, EntryEnvelope.StoreCommand, Id, requestId);
+        return entry;
     }
 
     /// <summary>How often proposals are checked against their deadline: a timeout fires at most this late.</summary>

@@ -8,7 +8,8 @@
 # sockmap-forward.c, compiled here with gcc, a forwarder whose bytes stay in the kernel (BPF sockmap
 # redirect) — the best any proxy could do on this machine (keep-alive only; needs root).
 # Run under the machine-wide lock:  flock /tmp/trireme-bench.lock bench/balancer/tail.sh
-# Knobs: WRK_SECS=5 CONNS="64 512" MODES=keepalive ROUNDS=6 TARGETS="haproxy trireme" BASE_PORT=19280 NOBUILD=0
+# Knobs: WRK_SECS=5 CONNS="64 512" MODES=keepalive ROUNDS=6 TARGETS="haproxy trireme" WARMUP_SECS=3 (load
+# through trireme before the first round, for its JIT) BASE_PORT=19280 NOBUILD=0
 set -euo pipefail
 cd "$(dirname "$0")"
 REPO=$(cd ../.. && pwd)
@@ -39,7 +40,7 @@ to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/,"",v); printf "%.3f"
 median() { sort -g | awk '{a[NR]=$1} END { if (NR == 0) exit; if (NR % 2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2 }'; }
 
 # Warm up the JIT (tiered compilation) and nginx before measuring.
-wrk -t2 -c64 -d3s "http://127.0.0.1:$TRIREME_PORT/" > /dev/null
+wrk -t2 -c64 -d"${WARMUP_SECS:-3}s" "http://127.0.0.1:$TRIREME_PORT/" > /dev/null
 wrk -t2 -c64 -d2s "http://127.0.0.1:$HAPROXY_PORT/" > /dev/null
 
 echo "# loadavg before: $(cat /proc/loadavg)" >&2

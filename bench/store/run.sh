@@ -10,8 +10,9 @@
 # Run it under the machine-wide lock:   flock /tmp/trireme-bench.lock bench/store/run.sh
 # Before the first row each store gets WARMUP_SECONDS of puts at 16 clients, not reported: rows compare
 # steady states (a fresh .NET process is still JIT-compiling for its first seconds; etcd is AOT Go).
-# Each load row also starts with BENCH_ROW_WARMUP_SECONDS (2) of its own load inside the load client's
-# process, not reported: the client is .NET too, and a row used to measure the client's own warm-up.
+# Each load row also starts with BENCH_ROW_WARMUP_SECONDS (6) of its own load inside the load client's
+# process, not reported: the client is .NET too, and a row used to measure the client's own warm-up
+# (and, at 1 client, the Trireme server's JIT recompiling the paths that load shape makes hot).
 # Env: SECONDS_PER_RUN (10), WARMUP_SECONDS (10), CONC (1,16,256), RANGE_CONC (64), WATCHERS (100), WATCH_WRITERS (16),
 #      FAILOVER_RUNS (5), TERM_RUNS (3), HEARTBEAT_MS (100), ELECTION_MS (1000), CONFIG (Release),
 #      STORES ("etcd trireme"), TESTS ("put range watch failover term"), TRIREME_BIN (this tree's build),

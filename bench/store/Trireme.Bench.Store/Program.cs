@@ -84,12 +84,16 @@ internal static class Load
     /// issue's etcd anchor (../shared/research/anchors.md, "256 B values over 1000 keys").</summary>
     public static ByteString Key(int worker, int n) => ByteString.CopyFromUtf8($"bench/{((worker * 37) + n) % 1000}");
 
-    /// <summary>BENCH_ROW_WARMUP_SECONDS (default 2): each row first runs its own load this long, unrecorded,
+    /// <summary>BENCH_ROW_WARMUP_SECONDS (default 6): each row first runs its own load this long, unrecorded,
     /// in this process. Without it a row measured this client's own warm-up too (its request path still
     /// being JIT-compiled on the shared cores): the first 1-client row's p99 was 2.1 ms for etcd and
-    /// 2.4-3.0 ms for Trireme, a second identical row in the same process 1.5 ms and 1.3-1.5 ms.</summary>
+    /// 2.4-3.0 ms for Trireme, a second identical row in the same process 1.5 ms and 1.3-1.5 ms. 2 s
+    /// covered the client but not a Trireme server meeting a load shape for the first time: its tiered
+    /// JIT (with PGO) recompiles the newly hot paths over about 4 s, and at 1 client that showed as a
+    /// burst of 3+ ms puts 2.5-4 s into the load (p99 2.2-2.8 ms with 2 s, 1.5 ms with 6 s; with
+    /// DOTNET_TieredPGO=0 the burst is gone even with 2 s). docs/benchmarks-store.md has the runs.</summary>
     public static readonly int RowWarmupSeconds =
-        int.TryParse(Environment.GetEnvironmentVariable("BENCH_ROW_WARMUP_SECONDS"), out var s) ? s : 2;
+        int.TryParse(Environment.GetEnvironmentVariable("BENCH_ROW_WARMUP_SECONDS"), out var s) ? s : 6;
 
     public static async Task RunAsync(string label, string test, int workers, int seconds, Uri[] endpoints, int[] pids,
         Func<EtcdClient, int, int, Task> op)

@@ -426,18 +426,21 @@ public sealed class WalTests
     }
 
     [Theory]
-    [InlineData(0)]
-    [InlineData(1)]
-    [InlineData(SnapshotFiles.FlushEveryBytes)]
-    [InlineData((2 * SnapshotFiles.FlushEveryBytes) + 12_345)]
-    public void Snapshot_files_written_in_flushed_slices_load_back_byte_for_byte(int size)
+    [InlineData(0, false)]
+    [InlineData(1, false)]
+    [InlineData(SnapshotFiles.FlushEveryBytes, false)]
+    [InlineData((2 * SnapshotFiles.FlushEveryBytes) + 12_345, false)]
+    [InlineData(1, true)]
+    [InlineData((2 * SnapshotFiles.FlushEveryBytes) + 12_345, true)]
+    public void Snapshot_files_written_in_flushed_slices_load_back_byte_for_byte(int size, bool paced)
     {
-        // A large snapshot is written and flushed a slice at a time: whole, partial and empty slices.
+        // A large snapshot is written and flushed a slice at a time: whole, partial and empty slices,
+        // with and without the pauses a member's background snapshot makes between slices.
         using var dir = new TempDir();
         var files = new SnapshotFiles(dir.Sub("snap"));
         var data = new byte[size];
         new Random(size).NextBytes(data);
-        var path = files.Save(new StoredSnapshot(7, 1, [1, 2, 3], [], data));
+        var path = files.Save(new StoredSnapshot(7, 1, [1, 2, 3], [], data), paced);
         var loaded = files.LoadNewest([])!;
         Assert.Equal(7UL, loaded.Index);
         Assert.True(data.AsSpan().SequenceEqual(loaded.Data.Span), "snapshot data differs after the round trip");

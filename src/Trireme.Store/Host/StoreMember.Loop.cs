@@ -405,7 +405,10 @@ public sealed partial class StoreMember
     /// elections. Safe because nothing depends on the file until its marker is written: until then a
     /// restart recovers from the previous snapshot plus the WAL, whose segments are released only after
     /// the marker. An encoding overtaken by a conf change or an installed snapshot is dropped (the core
-    /// must record the configuration in force at the snapshot's index). One snapshot at a time.
+    /// must record the configuration in force at the snapshot's index). One snapshot at a time. Both
+    /// background steps run on their own low-priority thread (<see cref="BackgroundThread"/>), not on
+    /// the thread pool that serves requests, and the file is written in paced slices
+    /// (<see cref="SnapshotFiles.Save"/>) so the WAL's fsyncs keep getting the disk.
     /// </summary>
     private void MaybeSnapshot()
     {
@@ -419,7 +422,7 @@ public sealed partial class StoreMember
         var members = MemberIdentity.Encode(_members.Values.OrderBy(m => m.Id).ToList());
         var view = _store.CaptureSnapshot();
         _snapshotIndex = index;
-        _snapshotEncode = Task.Run(() =>
+        _snapshotEncode = BackgroundThread.Run("trireme-snapshot-encode", () =>
         {
             var data = EncodeSnapshot(members, view);
             // If the loop is stopping or its inbox is full the snapshot is skipped; the next one is due
@@ -443,14 +446,14 @@ public sealed partial class StoreMember
         _raft.Compact(index, data);
         var conf = _raft.Status.ConfState;
         var snapshot = new StoredSnapshot(index, term, conf.Voters, conf.Learners, data);
-        _snapshotWrite = Task.Run(() => WriteSnapshotFiles(snapshot));
+        _snapshotWrite = BackgroundThread.Run("trireme-snapshot-write", () => WriteSnapshotFiles(snapshot));
     }
 
     private void WriteSnapshotFiles(StoredSnapshot snapshot)
     {
         try
         {
-            _snapshots.Save(snapshot);
+            _snapshots.Save(snapshot, paced: true);
             _wal.SaveMarker(new WalSnapshotMarker(snapshot.Index, snapshot.Term));
             _ = _wal.ReleaseAsync(snapshot.Index);
             LogSnapshot(_logger, _options.Name, snapshot.Index, snapshot.Data.Length);

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Diagnostics;
 
 namespace Trireme.Store.Wal;
 
@@ -25,7 +26,14 @@ public sealed class SnapshotFiles(string directory)
     /// <summary>A snapshot file is flushed to disk every this many bytes while it is written.</summary>
     public const int FlushEveryBytes = 4 * 1024 * 1024;
 
-    public string Save(StoredSnapshot snapshot)
+    /// <summary>The longest pause a paced <see cref="Save"/> makes after one slice.</summary>
+    public static readonly TimeSpan MaxPausePerSlice = TimeSpan.FromMilliseconds(100);
+
+    /// <summary>Writes <paramref name="snapshot"/> durably. <paramref name="paced"/>: after each flushed
+    /// slice, pause as long as writing and flushing it took (at most <see cref="MaxPausePerSlice"/>), so
+    /// the disk is the snapshot's at most half the time and the WAL's fsyncs, which every write waits
+    /// for, get the rest — for a member's own background snapshots; the calling thread sleeps.</summary>
+    public string Save(StoredSnapshot snapshot, bool paced = false)
     {
         System.IO.Directory.CreateDirectory(Directory);
         var path = Path.Combine(Directory, $"{snapshot.Term:x16}-{snapshot.Index:x16}.snap");
@@ -40,13 +48,19 @@ public sealed class SnapshotFiles(string directory)
             file.Write(header);
             // Written and flushed a slice at a time: one fsync of tens of MB occupies the disk for
             // hundreds of ms, and every WAL fsync of every write issued meanwhile waits behind it.
-            var data = snapshot.Data.Span;
+            var data = snapshot.Data;
             for (var at = 0; at < data.Length; at += FlushEveryBytes)
             {
-                file.Write(data.Slice(at, Math.Min(FlushEveryBytes, data.Length - at)));
+                var started = Stopwatch.GetTimestamp();
+                file.Write(data.Span.Slice(at, Math.Min(FlushEveryBytes, data.Length - at)));
                 if (at + FlushEveryBytes < data.Length)
                 {
                     DurableFiles.SyncData(file);
+                    if (paced)
+                    {
+                        var took = Stopwatch.GetElapsedTime(started);
+                        Thread.Sleep(took < MaxPausePerSlice ? took : MaxPausePerSlice);
+                    }
                 }
             }
 

@@ -62,6 +62,12 @@ public sealed partial class StoreMember : IAsyncDisposable
     private ulong _snapshotIndex;
     private ulong _leader;
 
+    /// <summary>Bytes of entries applied since the member started, and that count when the last snapshot
+    /// was taken, and that snapshot's size: see <see cref="SnapshotDue"/>.</summary>
+    private ulong _appliedBytes;
+    private ulong _appliedBytesAtSnapshot;
+    private ulong _lastSnapshotBytes;
+
     /// <summary>The Raft term, published by the loop for readers on other threads (see WriteHeader).</summary>
     private ulong _publishedTerm;
     private RaftRole _role;

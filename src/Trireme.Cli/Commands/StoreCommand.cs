@@ -20,7 +20,7 @@ public static class StoreCommand
         var token = Add(command, new Option<string>("--initial-cluster-token") { Description = "Initial cluster token (cluster identity).", DefaultValueFactory = _ => "etcd-cluster" });
         var heartbeat = Add(command, new Option<int>("--heartbeat-interval") { Description = "Time (ms) of a heartbeat interval.", DefaultValueFactory = _ => 100 });
         var election = Add(command, new Option<int>("--election-timeout") { Description = "Time (ms) for an election to timeout.", DefaultValueFactory = _ => 1000 });
-        var snapshotCount = Add(command, new Option<ulong>("--snapshot-count") { Description = "Applied entries between snapshots.", DefaultValueFactory = _ => Trireme.Store.Host.StoreMemberOptions.DefaultSnapshotCount });
+        var snapshotCount = Add(command, new Option<ulong>("--snapshot-count") { Description = "Applied entries between snapshots (etcd's rule; once a snapshot is 64 MiB or more, the next also waits for half its size in new entries, up to 10x this count).", DefaultValueFactory = _ => Trireme.Store.Host.StoreMemberOptions.DefaultSnapshotCount });
         var quota = Add(command, new Option<long>("--quota-backend-bytes") { Description = "Raise an alarm when the store exceeds this size (0 = 2 GiB default)." });
         var certFile = Add(command, new Option<string?>("--cert-file") { Description = "Client server TLS cert file." });
         var keyFile = Add(command, new Option<string?>("--key-file") { Description = "Client server TLS key file." });

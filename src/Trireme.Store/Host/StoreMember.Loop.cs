@@ -434,30 +434,9 @@ public sealed partial class StoreMember
         });
     }
 
-    /// <summary>
-    /// etcd's rule: SnapshotCount entries applied since the last snapshot. A snapshot here is the whole
-    /// state (history included, until compaction), so under a steady stream of writes to a large state
-    /// that rule alone makes snapshot writes most of the disk's traffic — at 256 clients without
-    /// compaction, a 100+ MB file every few seconds on every member. So once the last snapshot was at
-    /// least <see cref="StoreMemberOptions.AmortizeSnapshotsFromBytes"/>, the next also waits until the
-    /// entries applied since add up to half its size — snapshots then write at most about twice what
-    /// the WAL does — but never past <see cref="StoreMemberOptions.MaxSnapshotCountFactor"/> ×
-    /// SnapshotCount entries, which bounds the log kept in memory and replayed on restart. Small states
-    /// (and the tests' small snapshot counts) keep etcd's exact rule.
-    /// </summary>
-    private bool SnapshotDue()
-    {
-        var entries = _appliedIndex - _snapshotIndex;
-        if (entries < _options.SnapshotCount)
-        {
-            return false;
-        }
-
-        var last = Volatile.Read(ref _lastSnapshotBytes);
-        return last < StoreMemberOptions.AmortizeSnapshotsFromBytes
-            || _appliedBytes - _appliedBytesAtSnapshot >= last / 2
-            || entries / StoreMemberOptions.MaxSnapshotCountFactor >= _options.SnapshotCount;
-    }
+    private bool SnapshotDue() => SnapshotPolicy.Due(
+        _appliedIndex - _snapshotIndex, _options.SnapshotCount, _appliedBytes - _appliedBytesAtSnapshot,
+        Volatile.Read(ref _lastSnapshotBytes));
 
     private void CompactWithSnapshot(ulong index, ulong term, long epoch, ulong previous, ulong previousBytes, byte[] data)
     {

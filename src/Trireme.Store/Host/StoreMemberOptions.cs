@@ -28,15 +28,8 @@ public sealed record StoreMemberOptions
     /// <summary>etcd's --snapshot-count: applied entries between snapshots, etcd 3.4's default. Each
     /// snapshot is the whole store (captured on the loop, encoded and written in the background: tens to
     /// hundreds of MB with a long history), so snapshots are kept as rare as etcd's, and rarer for a large
-    /// state (AmortizeSnapshotsFromBytes); the price is a longer in-memory log and WAL replay on restart.</summary>
+    /// state (<see cref="SnapshotPolicy"/>); the price is a longer in-memory log and WAL replay on restart.</summary>
     public const ulong DefaultSnapshotCount = 100_000;
-
-    /// <summary>Once a snapshot is this large, the next waits for half its size in new entries too
-    /// (see StoreMember.SnapshotDue).</summary>
-    public const ulong AmortizeSnapshotsFromBytes = 64UL * 1024 * 1024;
-
-    /// <summary>However large the state, a snapshot is taken after this many times SnapshotCount entries.</summary>
-    public const ulong MaxSnapshotCountFactor = 10;
 
     public ulong SnapshotCount { get; init; } = DefaultSnapshotCount;
 

@@ -17,16 +17,11 @@ BASE=${BASE_PORT:-19180}
 STRACE=${STRACE:-0}
 ulimit -n "$(ulimit -Hn)"
 
-tmp=$(mktemp -d /tmp/trireme-lb-cpu-XXXXXX)
-chmod 755 "$tmp"
 # strace writes its tables outside $tmp: trireme watches its config's directory, and writes there would
 # wake its file watcher and show up as thread-pool work that has nothing to do with the requests.
 traces=$(mktemp -d /tmp/trireme-lb-strace-XXXXXX)
-pids=()
 source ./procs.sh
-trap 'stop_all "$tmp" "$traces"' EXIT
-build_trireme
-start_all
+bench_setup cpu "$traces"
 
 tick_us=$((1000000 / $(getconf CLK_TCK)))
 user_ticks() { awk '{print $14}' "/proc/$1/stat"; }

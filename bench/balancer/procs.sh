@@ -1,8 +1,24 @@
-# Sourced by run.sh and cpu.sh: starts nginx (1 worker, three ports answering `hello from nginx`),
+# Sourced by run.sh, cpu.sh and tail.sh: starts nginx (1 worker, three ports answering `hello from nginx`),
 # HAProxy 2.6 (mode tcp, roundrobin, check inter 2s rise 2 fall 3, nbthread 1) and `trireme lb` with the
 # same settings, all on 127.0.0.1 from port BASE. Needs: BASE, tmp (a temp dir), pids (array; every
 # PID started is appended for the caller's cleanup), TRIREME (the binary).
 # Sets HAPROXY_PID, TRIREME_PID, HAPROXY_PORT, TRIREME_PORT, DIRECT_PORT.
+
+# Creates $tmp (/tmp/trireme-lb-NAME-XXXXXX) and an empty `pids`, stops every PID started (and removes
+# $tmp and the other dirs given) on exit, builds trireme and starts nginx, HAProxy and `trireme lb`.
+bench_setup() { # NAME [DIR...]
+  tmp=$(mktemp -d "/tmp/trireme-lb-$1-XXXXXX")
+  chmod 755 "$tmp"
+  shift
+  pids=()
+  cleanup_dirs=("$tmp" "$@")
+  trap 'stop_all "${cleanup_dirs[@]}"' EXIT
+  build_trireme
+  start_all
+}
+
+# wrk's latency ("812.00us", "2.45ms", "1.02s") in milliseconds.
+to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/,"",v); printf "%.3f", v/1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v); printf "%.3f", v } else if (v ~ /s$/) { sub(/s$/,"",v); printf "%.0f", v*1000 } else print v }'; }
 
 # Stops every PID in `pids` (SIGTERM, then SIGKILL after half a second) and removes the given dirs.
 stop_all() {

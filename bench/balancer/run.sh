@@ -19,14 +19,8 @@ IDLE=${IDLE:-8000}
 # client, so IDLE stays below 10000 and the table scales the measured figure to 10,000.
 ulimit -n "$(ulimit -Hn)"
 
-tmp=$(mktemp -d /tmp/trireme-lb-bench-XXXXXX)
-chmod 755 "$tmp"
-pids=()
 source ./procs.sh
-trap 'stop_all "$tmp"' EXIT
-build_trireme
-
-start_all
+bench_setup bench
 
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 cpu_ticks() { awk '{print $14+$15}' "/proc/$1/stat"; }
@@ -57,7 +51,6 @@ wrk -t2 -c64 -d2s "http://127.0.0.1:$HAPROXY_PORT/" > /dev/null
 echo "# loadavg before: $(cat /proc/loadavg)" >&2
 echo "| mode | conns | target | req/s | p50 ms | p99 ms | ratio to direct | ratio to haproxy | proxy CPU % | proxy CPU µs per request |"
 echo "| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |"
-to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/,"",v); printf "%.3f", v/1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v); printf "%.2f", v } else if (v ~ /s$/) { sub(/s$/,"",v); printf "%.0f", v*1000 } else print v }'; }
 for mode in $MODES; do
   hdr=(); [ "$mode" = close ] && hdr=(-H "Connection: close")
   for c in $CONNS; do

@@ -21,13 +21,8 @@ TARGETS=${TARGETS:-"haproxy trireme"}
 BASE=${BASE_PORT:-19280}
 ulimit -n "$(ulimit -Hn)"
 
-tmp=$(mktemp -d /tmp/trireme-lb-tail-XXXXXX)
-chmod 755 "$tmp"
-pids=()
 source ./procs.sh
-trap 'stop_all "$tmp"' EXIT
-build_trireme
-start_all
+bench_setup tail
 SOCKMAP_PORT=$((BASE+30))
 if [[ " $TARGETS " == *" sockmap "* ]]; then
   gcc -O2 -Wall -o "$tmp/sockmap-forward" kernel-bound/sockmap-forward.c
@@ -36,7 +31,6 @@ if [[ " $TARGETS " == *" sockmap "* ]]; then
   grep -q listening "$tmp/sockmap.log" || { cat "$tmp/sockmap.log" >&2; exit 1; }
 fi
 
-to_ms() { awk -v v="$1" 'BEGIN { if (v ~ /us$/) { sub(/us$/,"",v); printf "%.3f", v/1000 } else if (v ~ /ms$/) { sub(/ms$/,"",v); printf "%.3f", v } else if (v ~ /s$/) { sub(/s$/,"",v); printf "%.0f", v*1000 } else print v }'; }
 median() { sort -g | awk '{a[NR]=$1} END { if (NR == 0) exit; if (NR % 2) print a[(NR+1)/2]; else printf "%.3f\n", (a[NR/2]+a[NR/2+1])/2 }'; }
 
 # Warm up the JIT (tiered compilation) and nginx before measuring.

@@ -175,6 +175,8 @@ public sealed partial class StoreMember
             _snapshotEpoch++;
             _appliedIndex = _snapshotIndex = snapshot.Metadata.Index;
             _appliedTerm = snapshot.Metadata.Term;
+            _appliedBytesAtSnapshot = _appliedBytes;
+            Volatile.Write(ref _lastSnapshotBytes, (ulong)snapshot.Data.Length);
             SyncTransportPeers();
         }
 

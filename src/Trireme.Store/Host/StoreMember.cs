@@ -62,8 +62,8 @@ public sealed partial class StoreMember : IAsyncDisposable
     private ulong _snapshotIndex;
     private ulong _leader;
 
-    /// <summary>Bytes of entries applied since the member started, and that count when the last snapshot
-    /// was taken, and that snapshot's size: see <see cref="SnapshotDue"/>.</summary>
+    /// <summary>Bytes of entries applied since the member started, that count when the last snapshot
+    /// was taken (or installed), and that snapshot's size: see <see cref="SnapshotDue"/>.</summary>
     private ulong _appliedBytes;
     private ulong _appliedBytesAtSnapshot;
     private ulong _lastSnapshotBytes;
@@ -175,6 +175,7 @@ public sealed partial class StoreMember : IAsyncDisposable
             RestoreStateMachine(snapshot.Data.Span);
             _appliedIndex = _snapshotIndex = snapshot.Index;
             _appliedTerm = snapshot.Term;
+            _lastSnapshotBytes = (ulong)snapshot.Data.Length;
             raftSnapshot = new Snapshot(new SnapshotMetadata(snapshot.Index, snapshot.Term,
                 new ConfState(snapshot.Voters, snapshot.Learners)), snapshot.Data);
         }
